@@ -1,0 +1,18 @@
+# Writes OUT, a C file with the SQL migrations FILES (sorted) as byte arrays:
+#   const struct cf_embedded_migration cf_embedded_migrations[]; const size_t cf_embedded_migration_count;
+set(body "#include \"server/migrate.h\"\n\n")
+set(table "")
+set(count 0)
+foreach(file ${FILES})
+  get_filename_component(name ${file} NAME)
+  file(READ ${file} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char migration_${count}[] = {${bytes} 0};\n")
+  string(APPEND table "    {\"${name}\", migration_${count}, sizeof(migration_${count}) - 1},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "\nconst struct cf_embedded_migration cf_embedded_migrations[] = {\n${table}    {0, 0, 0}};\n")
+string(APPEND body "const size_t cf_embedded_migration_count = ${count};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

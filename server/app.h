@@ -1,0 +1,23 @@
+/* The process-wide context every handler and service receives: configuration,
+ * database pool, storage, token keys. Built once by `cofferd serve` (main.c)
+ * and read-only afterwards. */
+#ifndef COFFER_SERVER_APP_H
+#define COFFER_SERVER_APP_H
+
+#include "config.h"
+#include "db_pool.h"
+#include "jwt.h"
+#include "store.h"
+
+struct cf_app {
+    const struct cf_config *cfg;
+    struct cf_db_pool *pool;
+    struct cf_store *store;
+    struct cf_jwt_keys keys;
+    char instance_id[37]; /* random per process: owns this process's pending uploads */
+};
+
+/* Loads the token keys named by the configuration into app->keys. */
+cf_code cf_app_load_keys(struct cf_app *app, struct cf_error *err);
+
+#endif

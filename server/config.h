@@ -1,0 +1,88 @@
+/* cofferd's configuration: one table of options (config.c) with their types,
+ * defaults, bounds and help. The file parser, the COFFER_* environment, the
+ * command-line flags, validation, --print-config and the shipped
+ * conf/cofferd.conf all come from that table.
+ *
+ * Precedence: built-in default < file < environment < command line. */
+#ifndef COFFER_SERVER_CONFIG_H
+#define COFFER_SERVER_CONFIG_H
+
+#include "common/error.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cf_config {
+    /* http */
+    char *listen_address;
+    int64_t port;
+    int64_t max_connections;
+    int64_t connection_timeout;
+    int64_t max_json_body;
+    char *base_url;
+    char *app_env;
+    /* database */
+    char *database_url;
+    int64_t db_pool_size;
+    int64_t db_acquire_timeout_ms;
+    /* storage */
+    char *storage_backend;
+    char *storage_path;
+    int64_t compression_level;
+    int64_t compression_threads;
+    int64_t cleanup_interval;
+    int64_t stale_upload_timeout;
+    /* tokens */
+    char *jwt_algorithm;
+    char *jwt_secret_file;
+    char *jwt_private_key_file;
+    char *jwt_public_key_file;
+    int64_t token_default_ttl;
+    int64_t token_max_ttl;
+    /* monitoring */
+    char *health_code;
+    char *metrics_code;
+    /* logging */
+    char *log_level;
+};
+
+enum cf_option_type { CF_OPT_STRING, CF_OPT_SECRET, CF_OPT_INT, CF_OPT_SIZE, CF_OPT_BOOL };
+
+struct cf_option {
+    const char *name; /* file key; env COFFER_<NAME>; flag --name (or --na-me) */
+    enum cf_option_type type;
+    size_t offset; /* into struct cf_config */
+    const char *default_value;
+    int64_t min, max;    /* bounds for numbers */
+    const char *section; /* heading in --print-config */
+    const char *help;
+};
+extern const struct cf_option cf_options[];
+extern const size_t cf_option_count;
+
+/* Fills every option with its default. */
+void cf_config_init(struct cf_config *cfg);
+void cf_config_dispose(struct cf_config *cfg);
+
+/* Sets one option from text, checking type and bounds. CF_E_VALIDATION with a
+ * message naming the option (and source, e.g. "cofferd.conf:12") otherwise. */
+cf_code cf_config_set(struct cf_config *cfg, const char *name, const char *value, const char *source,
+                      struct cf_error *err);
+/* Reads an INI file (keys at the top or under any [section]); an unknown key
+ * or a bad value is an error with its line number. */
+cf_code cf_config_load_file(struct cf_config *cfg, const char *path, struct cf_error *err);
+/* Applies every COFFER_<NAME> variable that is set. */
+cf_code cf_config_load_env(struct cf_config *cfg, struct cf_error *err);
+/* Checks what single options cannot: secrets present and distinct, key files for
+ * the algorithm, and so on. Used by `serve`. */
+cf_code cf_config_validate_for_serve(const struct cf_config *cfg, struct cf_error *err);
+/* Writes the configuration as a commented INI file. Secrets that are set are
+ * written as "********" unless show_secrets. */
+void cf_config_print(const struct cf_config *cfg, FILE *out, bool show_secrets);
+
+/* Reads a whole small file (a key, a secret) into a NUL-terminated buffer the
+ * caller frees; trailing newlines are stripped when strip is true. At most
+ * 64 KiB. */
+cf_code cf_read_small_file(const char *path, bool strip, char **out, size_t *out_len, struct cf_error *err);
+
+#endif

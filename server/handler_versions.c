@@ -1,0 +1,237 @@
+/* /api/stable/repository/collection/{id}/versions: upload, list, download, delete. */
+#include "common/log.h"
+#include "handlers.h"
+#include "http_range.h"
+#include "service_versions.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DOWNLOAD_BLOCK (256 * 1024)
+
+/* The length the client declared: Content-Length, -1 for a chunked body, 0 for none. */
+static cf_code declared_length(struct cf_request *req, int64_t *out, struct cf_error *err)
+{
+    const char *length = cf_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *encoding = cf_request_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    char *end = NULL;
+
+    *out = 0;
+    if (length != NULL) {
+        errno = 0;
+        *out = strtoll(length, &end, 10);
+        if (errno != 0 || end == length || *end != '\0' || *out < 0)
+            return cf_fail(err, CF_E_BAD_REQUEST, "Content-Length is not a number");
+    } else if (encoding != NULL && strcasecmp(encoding, "chunked") == 0) {
+        *out = -1;
+    }
+    return CF_OK;
+}
+
+void cf_h_upload_begin(struct cf_request *req)
+{
+    struct cf_upload_request request = {req->params[0], 0, NULL};
+    struct cf_upload *up = NULL;
+    struct cf_error err;
+    cf_code code;
+
+    cf_error_init(&err);
+    /* NGINX's temp-file handoff is not configured: nobody may name a server file. */
+    if (cf_request_header(req, "X-Internal-Filename") != NULL) {
+        cf_log(CF_LOG_WARN, "refused X-Internal-Filename from %s: no trusted proxy is configured",
+               req->client_ip);
+        cf_reply_fail(req, CF_E_UNTRUSTED_INTERNAL_FILENAME,
+                      "X-Internal-Filename is not accepted from this client");
+        return;
+    }
+    request.expected_sha256 = cf_request_header(req, "X-Content-SHA256");
+    if (request.expected_sha256 != NULL && !cf_sha256_hex_valid(request.expected_sha256)) {
+        cf_reply_fail(req, CF_E_BAD_REQUEST, "X-Content-SHA256 must be 64 hexadecimal digits");
+        return;
+    }
+    code = declared_length(req, &request.declared_length, &err);
+    if (code == CF_OK)
+        code = cf_upload_begin(req->app, &req->principal, &request, &up, &err);
+    if (code != CF_OK) {
+        cf_reply_error(req, &err);
+        cf_error_dispose(&err);
+        return;
+    }
+    req->handler_state = up;
+}
+
+void cf_h_upload_data(struct cf_request *req, const char *data, size_t len)
+{
+    if (cf_upload_write(req->handler_state, data, len, &req->error) != CF_OK) {
+        /* Give back the disk space now; the rest of the body is read and dropped. */
+        cf_upload_free(req->handler_state);
+        req->handler_state = NULL;
+    }
+}
+
+void cf_h_upload_finish(struct cf_request *req)
+{
+    struct cf_error err;
+    json_t *result = NULL;
+    cf_code code;
+
+    cf_error_init(&err);
+    code = cf_upload_commit(req->handler_state, &result, &err);
+    cf_reply_outcome(req, code, 201, NULL, result, &err);
+}
+
+void cf_h_upload_end(struct cf_request *req, bool completed)
+{
+    if (!completed && req->handler_state != NULL)
+        cf_log(CF_LOG_WARN, "upload to %s from %s was interrupted; nothing is kept", req->params[0],
+               req->client_ip);
+    cf_upload_free(req->handler_state);
+    req->handler_state = NULL;
+}
+
+void cf_h_version_list(struct cf_request *req)
+{
+    struct cf_error err;
+    json_t *versions = NULL;
+    cf_code code;
+
+    cf_error_init(&err);
+    code = cf_version_list(req->app, &req->principal, req->params[0], &versions, &err);
+    cf_reply_outcome(req, code, 200, NULL, versions, &err);
+}
+
+/* Whether Accept-Encoding lists zstd with a non-zero weight. */
+static bool accepts_zstd(const char *header)
+{
+    const char *p = header;
+
+    while (p != NULL && *p != '\0') {
+        size_t len;
+        while (*p == ' ' || *p == ',')
+            p++;
+        len = strcspn(p, ",;");
+        if (len == 4 && strncasecmp(p, "zstd", 4) == 0) {
+            const char *q = p + len;
+            while (*q == ' ')
+                q++;
+            return !(strncmp(q, ";q=0", 4) == 0 && strspn(q + 4, ".0") == strcspn(q + 4, ","));
+        }
+        p = strchr(p, ',');
+    }
+    return false;
+}
+
+static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct cf_version_stream *stream = cls;
+    struct cf_error err;
+    ssize_t got;
+
+    (void)pos;
+    cf_error_init(&err);
+    got = cf_version_stream_read(stream, buf, max, &err);
+    if (got < 0) {
+        /* The status line is gone already: cutting the body short is the only signal left. */
+        cf_log(CF_LOG_ERROR, "download failed: %s", err.message);
+        cf_error_dispose(&err);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    return got > 0 ? got : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void download_free(void *cls)
+{
+    cf_version_stream_free(cls);
+}
+
+static void add_version_headers(struct MHD_Response *response, const struct cf_version_info *v)
+{
+    char value[512];
+    struct tm tm;
+    time_t created = (time_t)v->created_at;
+
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+    snprintf(value, sizeof(value), "attachment; filename=\"%s\"", v->filename);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_DISPOSITION, value);
+    snprintf(value, sizeof(value), "\"%s\"", v->sha256);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, value);
+    MHD_add_response_header(response, "X-Content-SHA256", v->sha256);
+    gmtime_r(&created, &tm);
+    strftime(value, sizeof(value), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_LAST_MODIFIED, value);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+}
+
+void cf_h_version_download(struct cf_request *req)
+{
+    struct cf_version_info v;
+    struct cf_version_stream *stream = NULL;
+    struct MHD_Response *response = NULL;
+    struct cf_error err;
+    uint64_t start = 0, length = 0;
+    enum cf_range_result range;
+    bool stored;
+    unsigned status = 200;
+    cf_code code;
+
+    cf_error_init(&err);
+    code = cf_version_find(req->app, &req->principal, req->params[0], req->params[1], &v, &err);
+    if (code != CF_OK) {
+        cf_reply_outcome(req, code, 200, NULL, NULL, &err);
+        return;
+    }
+    range = cf_range_parse(cf_request_header(req, MHD_HTTP_HEADER_RANGE), (uint64_t)v.size, &start, &length);
+    if (range == CF_RANGE_UNSATISFIABLE) {
+        char content_range[64];
+        cf_reply_fail(req, CF_E_RANGE_NOT_SATISFIABLE, "the version has %lld bytes", (long long)v.size);
+        snprintf(content_range, sizeof(content_range), "bytes */%lld", (long long)v.size);
+        MHD_add_response_header(req->response, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+        return;
+    }
+    /* A range is always of the original bytes, so it is never served compressed. */
+    stored = range == CF_RANGE_NONE && accepts_zstd(cf_request_header(req, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    if (range == CF_RANGE_NONE) {
+        start = 0;
+        length = (uint64_t)(stored ? v.stored_size : v.size);
+    } else {
+        status = 206;
+    }
+    code = cf_version_stream_open(req->app, &v, stored, start, length, &stream, &err);
+    if (code != CF_OK) {
+        cf_reply_outcome(req, code, 200, NULL, NULL, &err);
+        return;
+    }
+    response =
+        MHD_create_response_from_callback(length, DOWNLOAD_BLOCK, download_read, stream, download_free);
+    if (response == NULL) {
+        cf_version_stream_free(stream);
+        cf_reply_fail(req, CF_E_NOMEM, "cannot create the response");
+        return;
+    }
+    add_version_headers(response, &v);
+    if (stored)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_ENCODING, "zstd");
+    if (status == 206) {
+        char content_range[96];
+        snprintf(content_range, sizeof(content_range), "bytes %llu-%llu/%lld", (unsigned long long)start,
+                 (unsigned long long)(start + length - 1), (long long)v.size);
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_RANGE, content_range);
+    }
+    cf_reply_response(req, status, response);
+}
+
+void cf_h_version_delete(struct cf_request *req)
+{
+    struct cf_error err;
+    cf_code code;
+
+    cf_error_init(&err);
+    code = cf_version_delete(req->app, &req->principal, req->params[0], req->params[1], &err);
+    cf_reply_outcome(req, code, 204, NULL, NULL, &err);
+}

@@ -1,0 +1,234 @@
+/* The libmicrohttpd daemon and the life of a request (see http.h). */
+#include "auth.h"
+#include "cidr.h"
+#include "common/log.h"
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Each connection may buffer this much; MHD hands body pieces of up to about
+ * half of it to the handler, so uploads arrive in pieces of ~128 KiB. */
+#define CONNECTION_MEMORY_LIMIT (256 * 1024)
+
+struct cf_http_server {
+    struct MHD_Daemon *daemon;
+    struct cf_app *app;
+    uint16_t port;
+};
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    cf_log(CF_LOG_WARN, "http: %s", line);
+}
+
+static struct cf_request *request_new(struct cf_app *app, struct MHD_Connection *conn, const char *method,
+                                      const char *path)
+{
+    struct cf_request *req = calloc(1, sizeof(*req));
+    const union MHD_ConnectionInfo *info;
+
+    if (req == NULL)
+        return NULL;
+    req->app = app;
+    req->conn = conn;
+    req->method = method;
+    req->path = path;
+    cf_principal_init(&req->principal);
+    cf_buf_init(&req->body, (size_t)app->cfg->max_json_body);
+    cf_error_init(&req->error);
+    info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info != NULL && info->client_addr != NULL)
+        cf_sockaddr_text(info->client_addr, req->client_ip, sizeof(req->client_ip));
+    return req;
+}
+
+static void request_free(struct cf_request *req)
+{
+    for (int i = 0; i < CF_ROUTE_MAX_PARAMS; i++)
+        free(req->params[i]);
+    cf_principal_dispose(&req->principal);
+    cf_buf_dispose(&req->body);
+    cf_error_dispose(&req->error);
+    if (req->response != NULL)
+        MHD_destroy_response(req->response);
+    free(req);
+}
+
+/* Finds the route, authenticates, checks the permission. Replies (and returns
+ * false) when the request cannot go on. */
+static bool request_admit(struct cf_request *req)
+{
+    char allow[128];
+    bool path_known = false;
+    struct cf_error err;
+    cf_code code;
+
+    req->route = cf_route_match(req->method, req->path, req->params, &path_known, allow, sizeof(allow));
+    if (req->route == NULL) {
+        if (!path_known) {
+            cf_reply_fail(req, CF_E_NOT_FOUND, "no such route: %s", req->path);
+        } else {
+            cf_reply_fail(req, CF_E_METHOD_NOT_ALLOWED, "%s is not allowed here; use %s", req->method, allow);
+            MHD_add_response_header(req->response, MHD_HTTP_HEADER_ALLOW, allow);
+        }
+        return false;
+    }
+    if (!req->route->authenticated)
+        return true;
+    cf_error_init(&err);
+    code =
+        cf_auth_authenticate(req->app, cf_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION), req->client_ip,
+                             cf_request_header(req, MHD_HTTP_HEADER_USER_AGENT), &req->principal, &err);
+    if (code != CF_OK) {
+        cf_reply_error(req, &err);
+        if (cf_code_http_status(code) == 401)
+            MHD_add_response_header(req->response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        cf_error_dispose(&err);
+        return false;
+    }
+    if (req->route->permission != 0 && !cf_principal_has(&req->principal, req->route->permission)) {
+        cf_reply_fail(req, CF_E_PERMISSION_DENIED, "this token lacks the permission this call needs");
+        return false;
+    }
+    return true;
+}
+
+static enum MHD_Result queue_reply(struct cf_request *req)
+{
+    enum MHD_Result ret;
+
+    if (req->response == NULL)
+        cf_reply_fail(req, CF_E_INTERNAL, "the handler gave no reply");
+    ret = MHD_queue_response(req->conn, req->status, req->response);
+    MHD_destroy_response(req->response);
+    req->response = NULL;
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    struct cf_app *app = cls;
+    struct cf_request *req = *req_cls;
+
+    (void)version;
+    if (req == NULL) {
+        req = request_new(app, conn, method, url);
+        if (req == NULL)
+            return MHD_NO;
+        *req_cls = req;
+        if (!request_admit(req))
+            return queue_reply(req);
+        if (req->route->streaming) {
+            req->route->stream_begin(req);
+            if (req->response != NULL)
+                return queue_reply(req);
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size > 0) {
+        if (req->error.code != CF_OK) {
+            /* Already failed: the rest of the body is read and dropped. */
+        } else if (req->route->streaming) {
+            req->route->stream_data(req, upload_data, *upload_data_size);
+        } else if (cf_buf_append(&req->body, upload_data, *upload_data_size) != CF_OK) {
+            cf_fail(&req->error, CF_E_BODY_TOO_LARGE, "the request body is larger than %lld bytes",
+                    (long long)app->cfg->max_json_body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (req->error.code != CF_OK)
+        cf_reply_error(req, &req->error);
+    else
+        req->route->handle(req);
+    return queue_reply(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct cf_request *req = *req_cls;
+
+    (void)cls;
+    (void)conn;
+    if (req == NULL)
+        return;
+    if (req->route != NULL && req->route->stream_end != NULL)
+        req->route->stream_end(req, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    cf_log(CF_LOG_INFO, "%s %s %u %s%s", req->method, req->path, req->status, req->client_ip,
+           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (interrupted)");
+    request_free(req);
+    *req_cls = NULL;
+}
+
+cf_code cf_http_server_start(struct cf_app *app, struct cf_http_server **out, struct cf_error *err)
+{
+    struct cf_http_server *server = NULL;
+    struct sockaddr_in sin4;
+    struct sockaddr_in6 sin6;
+    struct sockaddr *addr;
+    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *info;
+
+    memset(&sin4, 0, sizeof(sin4));
+    memset(&sin6, 0, sizeof(sin6));
+    if (inet_pton(AF_INET, app->cfg->listen_address, &sin4.sin_addr) == 1) {
+        sin4.sin_family = AF_INET;
+        sin4.sin_port = htons((uint16_t)app->cfg->port);
+        addr = (struct sockaddr *)&sin4;
+    } else if (inet_pton(AF_INET6, app->cfg->listen_address, &sin6.sin6_addr) == 1) {
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons((uint16_t)app->cfg->port);
+        addr = (struct sockaddr *)&sin6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return cf_fail(err, CF_E_VALIDATION, "listen_address \"%s\" is not an IP address",
+                       app->cfg->listen_address);
+    }
+
+    server = calloc(1, sizeof(*server));
+    if (server == NULL)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
+    server->app = app;
+    server->daemon = MHD_start_daemon(
+        flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)app->cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_END);
+    if (server->daemon == NULL) {
+        free(server);
+        return cf_fail(err, CF_E_IO, "cannot listen on %s port %lld (in use?)", app->cfg->listen_address,
+                       (long long)app->cfg->port);
+    }
+    info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info != NULL ? info->port : (uint16_t)app->cfg->port;
+    *out = server;
+    return CF_OK;
+}
+
+uint16_t cf_http_server_port(const struct cf_http_server *server)
+{
+    return server->port;
+}
+
+void cf_http_server_stop(struct cf_http_server *server)
+{
+    if (server == NULL)
+        return;
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}

@@ -1,0 +1,30 @@
+/* The limits a new version must pass at commit, and how many old versions
+ * rotation removes to make room. Pure functions over figures read under the
+ * collection's and account's row locks (service_versions.c), so that the
+ * rules can be tested without a database. */
+#ifndef COFFER_SERVER_LIMITS_H
+#define COFFER_SERVER_LIMITS_H
+
+#include "collection_settings.h"
+#include "common/error.h"
+#include <stdint.h>
+
+struct cf_commit_state {
+    enum cf_strategy strategy;
+    int64_t max_versions, max_version_size, max_collection_size; /* 0 = unlimited */
+    int64_t versions, size;                                      /* the collection now */
+    int64_t account_quota, account_size;                         /* the account now; quota 0 = unlimited */
+};
+
+/* How many of the oldest versions delete_oldest_when_adding_new removes so
+ * that the new one fits under max_versions; 0 for the other strategies. */
+int64_t cf_rotation_count(const struct cf_commit_state *s);
+
+/* Checks a new version of new_size bytes, with rotated_size bytes leaving the
+ * collection in the same commit:
+ * 413 version_too_large, 409 too_many_versions (alert strategy),
+ * 413 collection_full, 507 account_quota_exceeded. */
+cf_code cf_limits_check(const struct cf_commit_state *s, int64_t new_size, int64_t rotated_size,
+                        struct cf_error *err);
+
+#endif

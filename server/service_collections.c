@@ -1,0 +1,449 @@
+#include "service_collections.h"
+
+#include "cleanup.h"
+#include "collection_settings.h"
+#include "common/buf.h"
+#include "validate.h"
+#include "version_ref.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COLLECTION_JSON                                                                                      \
+    "json_build_object('id', c.id, 'account_id', c.account_id, 'description', c.description,"                \
+    " 'filename', c.filename, 'tags', c.tags, 'max_versions', c.max_versions,"                               \
+    " 'max_version_size', c.max_version_size, 'max_collection_size', c.max_collection_size,"                 \
+    " 'strategy', c.strategy, 'retention', c.retention, 'expected_interval', c.expected_interval,"           \
+    " 'created_at', coffer_time(c.created_at), 'updated_at', coffer_time(c.updated_at),"                     \
+    " 'usage', json_build_object('versions', c.used_versions, 'size', c.used_size,"                          \
+    " 'stored_size', c.used_stored_size, 'last_version_at', coffer_time(c.last_version_at)))"
+
+/* The account's room for one more collection, locked against concurrent creations. */
+CF_STMT(
+    stmt_account_room,
+    "SELECT a.storage_quota, a.max_collections,"
+    " (SELECT count(*) FROM collections WHERE account_id = a.id),"
+    " (SELECT coalesce(sum(max_collection_size), 0) FROM collections WHERE account_id = a.id AND id <> $2)"
+    " FROM accounts a WHERE a.id = $1 FOR UPDATE");
+CF_STMT(
+    stmt_collection_insert,
+    "WITH c AS (INSERT INTO collections (id, account_id, description, filename, tags, max_versions,"
+    " max_version_size, max_collection_size, strategy, retention, expected_interval)"
+    " VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8, $9, $10::jsonb,"
+    " $11::bigint) RETURNING *) SELECT " COLLECTION_JSON " FROM c");
+CF_STMT(stmt_collection_get, "SELECT c.account_id, " COLLECTION_JSON " FROM collections c WHERE c.id = $1");
+/* The stored settings and usage of a collection, locked for an edit or a delete. */
+CF_STMT(stmt_collection_lock,
+        "SELECT c.account_id, c.description, c.filename, array_to_json(c.tags), c.max_versions,"
+        " c.max_version_size, c.max_collection_size, c.strategy, c.retention::text,"
+        " coalesce(c.expected_interval, 0), c.used_versions, c.used_size,"
+        " (SELECT coalesce(max(size), 0) FROM versions WHERE collection_id = c.id)"
+        " FROM collections c WHERE c.id = $1 FOR UPDATE");
+CF_STMT(stmt_collection_update,
+        "WITH c AS (UPDATE collections SET description = $2, filename = $3,"
+        " tags = ARRAY(SELECT json_array_elements_text($4::json)), max_versions = $5, max_version_size = $6,"
+        " max_collection_size = $7, strategy = $8, retention = $9::jsonb, expected_interval = $10::bigint,"
+        " updated_at = now() WHERE id = $1 RETURNING *) SELECT " COLLECTION_JSON " FROM c");
+CF_STMT(stmt_collection_list, "SELECT count(*) OVER (), " COLLECTION_JSON " FROM collections c"
+                              " WHERE ($1::text IS NULL OR c.account_id = $1)"
+                              " AND ($2::json IS NULL OR c.id IN (SELECT json_array_elements_text($2::json)))"
+                              " AND ($3::text IS NULL OR c.id ILIKE $3 OR c.description ILIKE $3)"
+                              " ORDER BY c.id LIMIT $4 OFFSET $5");
+CF_STMT(stmt_collection_count,
+        "SELECT count(*) FROM collections c WHERE ($1::text IS NULL OR c.account_id = $1)"
+        " AND ($2::json IS NULL OR c.id IN (SELECT json_array_elements_text($2::json)))"
+        " AND ($3::text IS NULL OR c.id ILIKE $3 OR c.description ILIKE $3)");
+CF_STMT(stmt_collection_delete_versions,
+        "DELETE FROM versions WHERE collection_id = $1 RETURNING storage_key");
+CF_STMT(stmt_collection_delete, "DELETE FROM collections WHERE id = $1");
+
+static void int_text(char out[24], int64_t value)
+{
+    snprintf(out, 24, "%lld", (long long)value);
+}
+
+/* The settings as the text parameters of the insert and update statements,
+ * $3 (description) to $11 (expected_interval). */
+struct settings_params {
+    char *tags;
+    char *retention;
+    char max_versions[24], max_version_size[24], max_collection_size[24], expected_interval[24];
+    const char *values[9];
+};
+
+static void settings_params_init(struct settings_params *sp, const struct cf_collection_settings *s,
+                                 const char *default_filename)
+{
+    json_t *empty = json_array();
+    json_t *retention = cf_collection_retention_json(s);
+
+    sp->tags = json_dumps(s->tags != NULL ? s->tags : empty, JSON_COMPACT);
+    sp->retention = retention != NULL ? json_dumps(retention, JSON_COMPACT) : NULL;
+    json_decref(empty);
+    json_decref(retention);
+    int_text(sp->max_versions, s->max_versions);
+    int_text(sp->max_version_size, s->max_version_size);
+    int_text(sp->max_collection_size, s->max_collection_size);
+    int_text(sp->expected_interval, s->expected_interval);
+    sp->values[0] = s->description != NULL ? s->description : "";
+    sp->values[1] = s->filename != NULL ? s->filename : default_filename;
+    sp->values[2] = sp->tags;
+    sp->values[3] = sp->max_versions;
+    sp->values[4] = sp->max_version_size;
+    sp->values[5] = sp->max_collection_size;
+    sp->values[6] = cf_strategy_name(s->strategy);
+    sp->values[7] = sp->retention;
+    sp->values[8] = s->expected_interval > 0 ? sp->expected_interval : NULL;
+}
+
+static void settings_params_dispose(struct settings_params *sp)
+{
+    free(sp->tags);
+    free(sp->retention);
+}
+
+/* Whether max_collection_size fits into the account's quota beside what its
+ * other collections declare. room is a stmt_account_room row. */
+static cf_code check_quota_room(PGresult *room, int64_t max_collection_size, struct cf_error *err)
+{
+    int64_t quota = strtoll(PQgetvalue(room, 0, 0), NULL, 10);
+    int64_t declared = strtoll(PQgetvalue(room, 0, 3), NULL, 10);
+
+    if (quota > 0 && max_collection_size > 0 && declared + max_collection_size > quota)
+        return cf_fail(err, CF_E_ACCOUNT_QUOTA_EXCEEDED,
+                       "max_collection_size does not fit: the account's quota is %lld bytes and its other "
+                       "collections declare %lld",
+                       (long long)quota, (long long)declared);
+    return CF_OK;
+}
+
+cf_code cf_collection_create(struct cf_app *app, const struct cf_principal *p, const json_t *body,
+                             json_t **out, struct cf_error *err)
+{
+    struct cf_collection_settings s;
+    struct settings_params sp = {0};
+    char generated[37];
+    const char *account_id;
+    struct cf_db *db = NULL;
+    PGresult *res = NULL;
+    cf_code code = cf_collection_settings_parse(body, true, &s, err);
+
+    code = cf_first_failure(code, cf_collection_settings_check(&s, err));
+    if (code != CF_OK)
+        return code;
+    if (p->admin) {
+        if (s.account_id == NULL) {
+            cf_error_field(err, "account_id", "is required for an administrator token");
+            return cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
+        }
+        account_id = s.account_id;
+    } else {
+        if (s.account_id != NULL && strcmp(s.account_id, p->account_id) != 0)
+            return cf_fail(err, CF_E_PERMISSION_DENIED,
+                           "a token may create collections in its own account only");
+        account_id = p->account_id;
+    }
+    if (s.id == NULL) {
+        cf_uuid_v4(generated);
+        s.id = generated;
+    }
+    if (cf_principal_scoped(p) && !cf_principal_sees_collection(p, account_id, s.id))
+        return cf_fail(err, CF_E_PERMISSION_DENIED,
+                       "this token is limited to certain collections and may create only those");
+
+    code = cf_db_acquire(app->pool, &db, err);
+    if (code == CF_OK)
+        code = cf_db_begin(db, err);
+    if (code != CF_OK)
+        goto out;
+    {
+        const char *params[] = {account_id, s.id};
+        code = cf_db_query(db, &stmt_account_room, params, 2, &res, err);
+    }
+    if (code != CF_OK)
+        goto out;
+    if (PQntuples(res) == 0) {
+        cf_error_field(err, "account_id", "no such account");
+        code = cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
+        goto out;
+    }
+    if (strtoll(PQgetvalue(res, 0, 1), NULL, 10) > 0 &&
+        strtoll(PQgetvalue(res, 0, 2), NULL, 10) >= strtoll(PQgetvalue(res, 0, 1), NULL, 10)) {
+        code = cf_fail(err, CF_E_TOO_MANY_COLLECTIONS,
+                       "the account already has its maximum of %s collections", PQgetvalue(res, 0, 1));
+        goto out;
+    }
+    code = check_quota_room(res, s.max_collection_size, err);
+    if (code != CF_OK)
+        goto out;
+    PQclear(res);
+    res = NULL;
+
+    settings_params_init(&sp, &s, s.id);
+    {
+        const char *params[11] = {s.id, account_id};
+        memcpy(&params[2], sp.values, sizeof(sp.values));
+        code = cf_db_query(db, &stmt_collection_insert, params, 11, &res, err);
+    }
+    if (code == CF_E_CONFLICT)
+        code = cf_fail(err, CF_E_COLLECTION_EXISTS, "a collection with id \"%s\" already exists", s.id);
+    if (code == CF_OK)
+        code = cf_db_json_cell(res, "collection", out, err);
+    if (code == CF_OK)
+        code = cf_db_commit(db, err);
+    if (code != CF_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+out:
+    settings_params_dispose(&sp);
+    PQclear(res);
+    cf_db_release(db);
+    return code;
+}
+
+/* q as an ILIKE pattern: * becomes %, other wildcards are escaped, and a q
+ * without * matches as a substring. NULL for an empty q. */
+static char *like_pattern(const char *q)
+{
+    struct cf_buf pattern;
+    bool wildcard = strchr(q, '*') != NULL;
+
+    if (q[0] == '\0')
+        return NULL;
+    cf_buf_init(&pattern, 4 * strlen(q) + 8);
+    if (!wildcard)
+        cf_buf_append(&pattern, "%", 1);
+    for (const char *c = q; *c != '\0'; c++) {
+        if (*c == '*')
+            cf_buf_append(&pattern, "%", 1);
+        else if (*c == '%' || *c == '_' || *c == '\\')
+            cf_buf_printf(&pattern, "\\%c", *c);
+        else
+            cf_buf_append(&pattern, c, 1);
+    }
+    if (!wildcard)
+        cf_buf_append(&pattern, "%", 1);
+    return pattern.data;
+}
+
+cf_code cf_collection_list(struct cf_app *app, const struct cf_principal *p,
+                           const struct cf_collection_query *query, json_t **out, struct cf_error *err)
+{
+    char *pattern = query->q != NULL ? like_pattern(query->q) : NULL;
+    char *scope = cf_principal_scoped(p) ? json_dumps(p->collections, JSON_COMPACT) : NULL;
+    char limit[24], offset[24];
+    const char *account = p->admin ? query->account_id : p->account_id;
+    PGresult *res = NULL;
+    json_t *items = json_array();
+    int64_t total = 0;
+    cf_code code;
+
+    int_text(limit, query->per_page);
+    int_text(offset, (query->page - 1) * query->per_page);
+    {
+        const char *params[] = {account, scope, pattern, limit, offset};
+        code = cf_db_run(app->pool, &stmt_collection_list, params, 5, &res, err);
+    }
+    if (code != CF_OK)
+        goto out;
+    for (int row = 0; row < PQntuples(res); row++) {
+        total = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+        json_array_append_new(items, json_loads(PQgetvalue(res, row, 1), 0, NULL));
+    }
+    if (PQntuples(res) == 0 && query->page > 1) {
+        /* Past the last page the window function has no row to report the total on. */
+        const char *params[] = {account, scope, pattern};
+        PQclear(res);
+        res = NULL;
+        code = cf_db_run(app->pool, &stmt_collection_count, params, 3, &res, err);
+        if (code != CF_OK)
+            goto out;
+        total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    *out = json_pack("{s:O, s:{s:I, s:I, s:I}}", "collections", items, "pagination", "page",
+                     (json_int_t)query->page, "per_page", (json_int_t)query->per_page, "total",
+                     (json_int_t)total);
+out:
+    json_decref(items);
+    PQclear(res);
+    free(pattern);
+    free(scope);
+    return code;
+}
+
+cf_code cf_collection_get(struct cf_app *app, const struct cf_principal *p, const char *id, json_t **out,
+                          struct cf_error *err)
+{
+    PGresult *res = NULL;
+    const char *params[] = {id};
+    cf_code code = cf_db_run(app->pool, &stmt_collection_get, params, 1, &res, err);
+
+    if (code == CF_OK && (PQntuples(res) == 0 || !cf_principal_sees_collection(p, PQgetvalue(res, 0, 0), id)))
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such collection");
+    if (code == CF_OK)
+        *out = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    PQclear(res);
+    return code;
+}
+
+/* Reads a stmt_collection_lock row into settings that borrow from res and *tags. */
+static void settings_from_row(PGresult *res, const char *id, json_t **tags, struct cf_collection_settings *s)
+{
+    json_t *retention = PQgetisnull(res, 0, 8) ? NULL : json_loads(PQgetvalue(res, 0, 8), 0, NULL);
+
+    memset(s, 0, sizeof(*s));
+    s->has_id = s->has_account_id = s->has_description = s->has_filename = s->has_tags = true;
+    s->has_max_versions = s->has_max_version_size = s->has_max_collection_size = s->has_strategy = true;
+    s->has_retention = s->has_expected_interval = true;
+    s->id = id;
+    s->account_id = PQgetvalue(res, 0, 0);
+    s->description = PQgetvalue(res, 0, 1);
+    s->filename = PQgetvalue(res, 0, 2);
+    *tags = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+    s->tags = *tags;
+    s->max_versions = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    s->max_version_size = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    s->max_collection_size = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    s->strategy = (enum cf_strategy)cf_strategy_parse(PQgetvalue(res, 0, 7));
+    for (int i = 0; i < CF_RETENTION_RULES; i++) {
+        json_t *rule = json_object_get(retention, cf_retention_names[i]);
+        s->retention[i] = rule != NULL ? (int64_t)json_integer_value(rule) : -1;
+    }
+    s->expected_interval = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
+    json_decref(retention);
+}
+
+static cf_code check_usage(const struct cf_collection_settings *s, PGresult *row, struct cf_error *err)
+{
+    int64_t versions = strtoll(PQgetvalue(row, 0, 10), NULL, 10);
+    int64_t size = strtoll(PQgetvalue(row, 0, 11), NULL, 10);
+    int64_t largest = strtoll(PQgetvalue(row, 0, 12), NULL, 10);
+    cf_code code = CF_OK;
+
+    if (s->max_versions > 0 && s->max_versions < versions) {
+        cf_error_field(err, "max_versions", "is below the %lld versions the collection holds",
+                       (long long)versions);
+        code = cf_fail(err, CF_E_LIMIT_BELOW_USAGE, "a limit would be below current usage");
+    }
+    if (s->max_collection_size > 0 && s->max_collection_size < size) {
+        cf_error_field(err, "max_collection_size", "is below the %lld bytes the collection holds",
+                       (long long)size);
+        code = cf_fail(err, CF_E_LIMIT_BELOW_USAGE, "a limit would be below current usage");
+    }
+    if (s->max_version_size > 0 && s->max_version_size < largest) {
+        cf_error_field(err, "max_version_size", "is below the largest version held (%lld bytes)",
+                       (long long)largest);
+        code = cf_fail(err, CF_E_LIMIT_BELOW_USAGE, "a limit would be below current usage");
+    }
+    return code;
+}
+
+cf_code cf_collection_update(struct cf_app *app, const struct cf_principal *p, const char *id,
+                             const json_t *body, json_t **out, struct cf_error *err)
+{
+    struct cf_collection_settings next, current;
+    struct settings_params sp = {0};
+    json_t *current_tags = NULL;
+    struct cf_db *db = NULL;
+    PGresult *row = NULL, *res = NULL;
+    const char *params[] = {id};
+    cf_code code = cf_collection_settings_parse(body, false, &next, err);
+
+    if (code != CF_OK)
+        return code;
+    code = cf_db_acquire(app->pool, &db, err);
+    if (code == CF_OK)
+        code = cf_db_begin(db, err);
+    if (code == CF_OK)
+        code = cf_db_query(db, &stmt_collection_lock, params, 1, &row, err);
+    if (code != CF_OK)
+        goto out;
+    if (PQntuples(row) == 0 || !cf_principal_sees_collection(p, PQgetvalue(row, 0, 0), id)) {
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such collection");
+        goto out;
+    }
+    settings_from_row(row, id, &current_tags, &current);
+    if ((next.id != NULL && strcmp(next.id, id) != 0) ||
+        (next.account_id != NULL && strcmp(next.account_id, current.account_id) != 0)) {
+        cf_error_field(err, next.id != NULL && strcmp(next.id, id) != 0 ? "id" : "account_id",
+                       "cannot be changed");
+        code = cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
+        goto out;
+    }
+    /* A new strategy drops the old retention rules unless new ones come with it. */
+    if (next.has_strategy && !next.has_retention && next.strategy != CF_RETENTION)
+        next.has_retention = true;
+    cf_collection_settings_merge(&next, &current);
+    code = cf_collection_settings_check(&next, err);
+    if (code == CF_OK)
+        code = check_usage(&next, row, err);
+    if (code != CF_OK)
+        goto out;
+    if (next.max_collection_size != current.max_collection_size) {
+        const char *room_params[] = {current.account_id, id};
+        code = cf_db_query(db, &stmt_account_room, room_params, 2, &res, err);
+        if (code == CF_OK)
+            code = check_quota_room(res, next.max_collection_size, err);
+        PQclear(res);
+        res = NULL;
+        if (code != CF_OK)
+            goto out;
+    }
+    settings_params_init(&sp, &next, id);
+    {
+        const char *update[10] = {id};
+        memcpy(&update[1], sp.values, sizeof(sp.values));
+        code = cf_db_query(db, &stmt_collection_update, update, 10, &res, err);
+    }
+    if (code == CF_OK)
+        code = cf_db_json_cell(res, "collection", out, err);
+    if (code == CF_OK)
+        code = cf_db_commit(db, err);
+out:
+    settings_params_dispose(&sp);
+    json_decref(current_tags);
+    PQclear(row);
+    PQclear(res);
+    cf_db_release(db);
+    return code;
+}
+
+cf_code cf_collection_delete(struct cf_app *app, const struct cf_principal *p, const char *id, bool force,
+                             struct cf_error *err)
+{
+    struct cf_db *db = NULL;
+    PGresult *row = NULL, *doomed = NULL;
+    const char *params[] = {id};
+    cf_code code = cf_db_acquire(app->pool, &db, err);
+
+    if (code == CF_OK)
+        code = cf_db_begin(db, err);
+    if (code == CF_OK)
+        code = cf_db_query(db, &stmt_collection_lock, params, 1, &row, err);
+    if (code != CF_OK)
+        goto out;
+    if (PQntuples(row) == 0 || !cf_principal_sees_collection(p, PQgetvalue(row, 0, 0), id)) {
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such collection");
+        goto out;
+    }
+    if (strcmp(PQgetvalue(row, 0, 10), "0") != 0 && !force) {
+        code = cf_fail(err, CF_E_COLLECTION_NOT_EMPTY,
+                       "the collection holds %s versions; delete them or pass ?force=true",
+                       PQgetvalue(row, 0, 10));
+        goto out;
+    }
+    code = cf_db_query(db, &stmt_collection_delete_versions, params, 1, &doomed, err);
+    if (code == CF_OK)
+        code = cf_db_query(db, &stmt_collection_delete, params, 1, NULL, err);
+    if (code == CF_OK)
+        code = cf_db_commit(db, err);
+    if (code == CF_OK)
+        cf_cleanup_remove_doomed(app, db, doomed, 0);
+out:
+    PQclear(row);
+    PQclear(doomed);
+    cf_db_release(db);
+    return code;
+}

@@ -1,0 +1,500 @@
+#include "service_versions.h"
+
+#include "cleanup.h"
+#include "common/log.h"
+#include "common/zstream.h"
+#include "limits.h"
+#include "service_tokens.h"
+#include "version_ref.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define VERSION_JSON                                                                                         \
+    "json_build_object('id', v.id, 'collection_id', v.collection_id, 'number', v.number, 'size', v.size,"    \
+    " 'stored_size', v.stored_size, 'sha256', v.sha256, 'compression', v.compression,"                       \
+    " 'created_at', coffer_time(v.created_at), 'uploaded_by', v.uploaded_by)"
+
+CF_STMT(stmt_upload_collection,
+        "SELECT c.account_id, c.strategy, c.max_versions, c.max_version_size, c.max_collection_size,"
+        " c.used_versions, c.used_size, a.storage_quota, a.used_size, c.filename"
+        " FROM collections c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1");
+CF_STMT(stmt_pending_insert,
+        "INSERT INTO pending_uploads (storage_key, collection_id, instance_id) VALUES ($1, $2, $3)");
+CF_STMT(stmt_pending_delete, "DELETE FROM pending_uploads WHERE storage_key = $1");
+/* The commit's locks: collection first, then account, on every path. */
+CF_STMT(stmt_commit_lock,
+        "SELECT c.strategy, c.max_versions, c.max_version_size, c.max_collection_size, c.used_versions,"
+        " c.used_size, a.storage_quota, a.used_size, c.next_number, c.filename"
+        " FROM collections c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1 FOR UPDATE OF c, a");
+CF_STMT(stmt_commit_rotation_size,
+        "SELECT coalesce(sum(size), 0), coalesce(max(number), 0) FROM (SELECT size, number FROM versions"
+        " WHERE collection_id = $1 ORDER BY number LIMIT $2) oldest");
+CF_STMT(stmt_commit_rotate,
+        "DELETE FROM versions WHERE collection_id = $1 AND number <= $2 RETURNING storage_key, number");
+CF_STMT(
+    stmt_commit_insert,
+    "WITH n AS (UPDATE collections SET next_number = next_number + 1 WHERE id = $2 RETURNING next_number - 1"
+    " AS number), v AS (INSERT INTO versions (id, collection_id, number, size, stored_size, sha256,"
+    " compression, storage_key, uploaded_by) SELECT $1::uuid, $2, n.number, $3, $4, $5, 'zstd', $1::text, $6 "
+    "FROM n"
+    " RETURNING *) SELECT " VERSION_JSON " FROM v");
+CF_STMT(stmt_version_list,
+        "SELECT c.account_id, c.filename, (SELECT coalesce(json_agg(" VERSION_JSON
+        " ORDER BY v.number), '[]')"
+        " FROM versions v WHERE v.collection_id = c.id) FROM collections c WHERE c.id = $1");
+CF_STMT(
+    stmt_version_find,
+    "SELECT c.account_id, c.filename, v.storage_key, v.sha256, v.number, v.size, v.stored_size,"
+    " floor(extract(epoch FROM v.created_at))::bigint FROM collections c LEFT JOIN LATERAL"
+    " (SELECT * FROM versions v WHERE v.collection_id = c.id AND ($2 IN ('latest', 'first')"
+    " OR ($2 = 'number' AND v.number = $3::bigint) OR ($2 = 'uuid' AND v.id = $4::uuid))"
+    " ORDER BY CASE WHEN $2 = 'first' THEN v.number ELSE -v.number END LIMIT 1) v ON true WHERE c.id = $1");
+CF_STMT(stmt_version_delete,
+        "DELETE FROM versions WHERE collection_id = $1 AND number = $2 RETURNING storage_key");
+
+struct cf_upload {
+    struct cf_app *app;
+    char key[37]; /* version id = storage key */
+    char collection_id[65];
+    char uploaded_by[37];
+    bool one_time_token;
+    char expected_sha256[CF_SHA256_HEX_LEN + 1];
+    int64_t max_version_size;
+    int64_t size;
+    struct cf_sha256 *hash;
+    struct cf_zcompressor *zc;
+    struct cf_store_writer *writer;
+    bool pending_row; /* a pending_uploads row exists */
+    bool stored;      /* the object is committed in storage */
+    bool committed;   /* the version row is committed */
+};
+
+static cf_code upload_sink(void *ctx, const void *data, size_t len, struct cf_error *err)
+{
+    struct cf_upload *up = ctx;
+
+    return cf_store_write(up->writer, data, len, err);
+}
+
+static void commit_state_from_row(PGresult *res, int first, struct cf_commit_state *s)
+{
+    s->strategy = (enum cf_strategy)cf_strategy_parse(PQgetvalue(res, 0, first));
+    s->max_versions = strtoll(PQgetvalue(res, 0, first + 1), NULL, 10);
+    s->max_version_size = strtoll(PQgetvalue(res, 0, first + 2), NULL, 10);
+    s->max_collection_size = strtoll(PQgetvalue(res, 0, first + 3), NULL, 10);
+    s->versions = strtoll(PQgetvalue(res, 0, first + 4), NULL, 10);
+    s->size = strtoll(PQgetvalue(res, 0, first + 5), NULL, 10);
+    s->account_quota = strtoll(PQgetvalue(res, 0, first + 6), NULL, 10);
+    s->account_size = strtoll(PQgetvalue(res, 0, first + 7), NULL, 10);
+}
+
+cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
+                        const struct cf_upload_request *request, struct cf_upload **out, struct cf_error *err)
+{
+    struct cf_upload *up = NULL;
+    struct cf_commit_state state;
+    PGresult *res = NULL;
+    cf_code code;
+
+    {
+        const char *params[] = {request->collection_id};
+        code = cf_db_run(app->pool, &stmt_upload_collection, params, 1, &res, err);
+    }
+    if (code != CF_OK)
+        goto out;
+    if (PQntuples(res) == 0 ||
+        !cf_principal_sees_collection(p, PQgetvalue(res, 0, 0), request->collection_id)) {
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such collection");
+        goto out;
+    }
+    if (request->declared_length == 0) {
+        code = cf_fail(err, CF_E_EMPTY_BODY, "the upload is empty");
+        goto out;
+    }
+    /* Refuse before reading a byte what the declared length already breaks.
+     * Rotation is not known yet, so only the rules it cannot change. */
+    commit_state_from_row(res, 1, &state);
+    state.max_collection_size = 0;
+    state.account_quota = 0;
+    code = cf_limits_check(&state, request->declared_length > 0 ? request->declared_length : 0, 0, err);
+    if (code != CF_OK)
+        goto out;
+
+    up = calloc(1, sizeof(*up));
+    if (up == NULL) {
+        code = cf_fail(err, CF_E_NOMEM, "out of memory");
+        goto out;
+    }
+    up->app = app;
+    cf_uuid_v4(up->key);
+    snprintf(up->collection_id, sizeof(up->collection_id), "%s", request->collection_id);
+    snprintf(up->uploaded_by, sizeof(up->uploaded_by), "%s", p->token_id);
+    up->one_time_token = p->one_time_upload;
+    if (request->expected_sha256 != NULL)
+        snprintf(up->expected_sha256, sizeof(up->expected_sha256), "%s", request->expected_sha256);
+    up->max_version_size = state.max_version_size;
+    up->hash = cf_sha256_new();
+    up->zc = cf_zcompressor_new((int)app->cfg->compression_level, (int)app->cfg->compression_threads,
+                                upload_sink, up);
+    if (up->hash == NULL || up->zc == NULL) {
+        code = cf_fail(err, CF_E_NOMEM, "out of memory");
+        goto out;
+    }
+    {
+        /* Recorded before any byte is stored, so that a crash leaves a trace for the clean-up. */
+        const char *params[] = {up->key, up->collection_id, app->instance_id};
+        code = cf_db_run(app->pool, &stmt_pending_insert, params, 3, NULL, err);
+    }
+    if (code != CF_OK)
+        goto out;
+    up->pending_row = true;
+    code = cf_store_writer_new(app->store, up->key, &up->writer, err);
+out:
+    PQclear(res);
+    if (code != CF_OK) {
+        cf_upload_free(up);
+        up = NULL;
+    }
+    *out = up;
+    return code;
+}
+
+cf_code cf_upload_write(struct cf_upload *up, const void *data, size_t len, struct cf_error *err)
+{
+    up->size += (int64_t)len;
+    if (up->max_version_size > 0 && up->size > up->max_version_size)
+        return cf_fail(err, CF_E_VERSION_TOO_LARGE,
+                       "the version is larger than this collection's limit of %lld bytes",
+                       (long long)up->max_version_size);
+    cf_sha256_update(up->hash, data, len);
+    return cf_zcompressor_push(up->zc, data, len, err);
+}
+
+/* The transaction that makes the version exist. On success *doomed holds the
+ * storage keys of rotated versions (column 0) and their numbers (column 1). */
+static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const char *sha256,
+                                  int64_t stored_size, json_t **version, PGresult **doomed,
+                                  struct cf_error *err)
+{
+    struct cf_commit_state state;
+    PGresult *res = NULL;
+    char size_text[24], stored_text[24], count_text[24], last_text[24];
+    int64_t rotate = 0, rotated_size = 0;
+    cf_code code = cf_db_begin(db, err);
+
+    if (code != CF_OK)
+        return code;
+    {
+        const char *params[] = {up->collection_id};
+        code = cf_db_query(db, &stmt_commit_lock, params, 1, &res, err);
+    }
+    if (code != CF_OK)
+        goto out;
+    if (PQntuples(res) == 0) {
+        code = cf_fail(err, CF_E_NOT_FOUND, "the collection was deleted during the upload");
+        goto out;
+    }
+    commit_state_from_row(res, 0, &state);
+    PQclear(res);
+    res = NULL;
+
+    rotate = cf_rotation_count(&state);
+    if (rotate > 0) {
+        snprintf(count_text, sizeof(count_text), "%lld", (long long)rotate);
+        const char *params[] = {up->collection_id, count_text};
+        code = cf_db_query(db, &stmt_commit_rotation_size, params, 2, &res, err);
+        if (code != CF_OK)
+            goto out;
+        rotated_size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(last_text, sizeof(last_text), "%s", PQgetvalue(res, 0, 1));
+        PQclear(res);
+        res = NULL;
+    }
+    code = cf_limits_check(&state, up->size, rotated_size, err);
+    if (code != CF_OK)
+        goto out;
+    if (rotate > 0) {
+        const char *params[] = {up->collection_id, last_text};
+        code = cf_db_query(db, &stmt_commit_rotate, params, 2, doomed, err);
+        if (code != CF_OK)
+            goto out;
+    }
+    snprintf(size_text, sizeof(size_text), "%lld", (long long)up->size);
+    snprintf(stored_text, sizeof(stored_text), "%lld", (long long)stored_size);
+    {
+        const char *params[] = {up->key, up->collection_id, size_text, stored_text, sha256, up->uploaded_by};
+        code = cf_db_query(db, &stmt_commit_insert, params, 6, &res, err);
+    }
+    if (code == CF_OK)
+        code = cf_db_json_cell(res, "version", version, err);
+    if (code == CF_OK) {
+        const char *params[] = {up->key};
+        code = cf_db_query(db, &stmt_pending_delete, params, 1, NULL, err);
+    }
+    if (code == CF_OK && up->one_time_token)
+        code = cf_token_consume_one_time(db, up->uploaded_by, err);
+    if (code == CF_OK)
+        code = cf_db_commit(db, err);
+out:
+    PQclear(res);
+    if (code != CF_OK) {
+        cf_db_rollback(db);
+        json_decref(*version);
+        *version = NULL;
+        PQclear(*doomed);
+        *doomed = NULL;
+    }
+    return code;
+}
+
+cf_code cf_upload_commit(struct cf_upload *up, json_t **out, struct cf_error *err)
+{
+    char sha256[CF_SHA256_HEX_LEN + 1];
+    struct cf_db *db = NULL;
+    PGresult *doomed = NULL;
+    json_t *version = NULL, *rotated = NULL;
+    int64_t stored_size;
+    cf_code code;
+
+    if (up->size == 0)
+        return cf_fail(err, CF_E_EMPTY_BODY, "the upload is empty");
+    code = cf_zcompressor_finish(up->zc, err);
+    if (code != CF_OK)
+        return code;
+    stored_size = (int64_t)cf_zcompressor_out_bytes(up->zc);
+    cf_sha256_final_hex(up->hash, sha256);
+    if (up->expected_sha256[0] != '\0' && strcasecmp(up->expected_sha256, sha256) != 0)
+        return cf_fail(err, CF_E_CHECKSUM_MISMATCH, "the body's SHA-256 is %s, not the %s the client sent",
+                       sha256, up->expected_sha256);
+
+    /* Durable before the row that points at it exists. */
+    code = cf_store_commit(up->writer, err);
+    up->writer = NULL;
+    if (code != CF_OK)
+        return code;
+    up->stored = true;
+
+    code = cf_db_acquire(up->app->pool, &db, err);
+    if (code == CF_OK)
+        code = commit_transaction(up, db, sha256, stored_size, &version, &doomed, err);
+    if (code != CF_OK)
+        goto out;
+    up->committed = true;
+    up->pending_row = false;
+
+    rotated = json_array();
+    for (int i = 0; doomed != NULL && i < PQntuples(doomed); i++)
+        json_array_append_new(rotated, json_integer(strtoll(PQgetvalue(doomed, i, 1), NULL, 10)));
+    if (doomed != NULL)
+        cf_cleanup_remove_doomed(up->app, db, doomed, 0);
+    *out = json_pack("{s:o, s:o}", "version", version, "rotated", rotated);
+    version = NULL;
+out:
+    json_decref(version);
+    PQclear(doomed);
+    cf_db_release(db);
+    return code;
+}
+
+void cf_upload_free(struct cf_upload *up)
+{
+    struct cf_error err;
+
+    if (up == NULL)
+        return;
+    cf_error_init(&err);
+    cf_store_abort(up->writer);
+    if (up->stored && !up->committed && cf_store_remove(up->app->store, up->key, &err) != CF_OK)
+        cf_log(CF_LOG_WARN, "upload %s: cannot remove its bytes (the clean-up pass will): %s", up->key,
+               err.message);
+    if (up->pending_row && !up->committed) {
+        const char *params[] = {up->key};
+        /* If the database is down the row stays, and the clean-up pass finds it by its stale heartbeat. */
+        if (cf_db_run(up->app->pool, &stmt_pending_delete, params, 1, NULL, &err) != CF_OK)
+            cf_log(CF_LOG_WARN, "upload %s: cannot forget the pending upload: %s", up->key, err.message);
+    }
+    cf_zcompressor_free(up->zc);
+    cf_sha256_free(up->hash);
+    cf_error_dispose(&err);
+    free(up);
+}
+
+/* Visibility first: a collection the principal cannot see does not exist. */
+static cf_code visible(const struct cf_principal *p, PGresult *res, const char *collection_id,
+                       struct cf_error *err)
+{
+    if (PQntuples(res) == 0 || !cf_principal_sees_collection(p, PQgetvalue(res, 0, 0), collection_id))
+        return cf_fail(err, CF_E_NOT_FOUND, "no such collection");
+    return CF_OK;
+}
+
+cf_code cf_version_list(struct cf_app *app, const struct cf_principal *p, const char *collection_id,
+                        json_t **out, struct cf_error *err)
+{
+    PGresult *res = NULL;
+    json_t *versions = NULL, *item;
+    const char *params[] = {collection_id};
+    size_t i;
+    cf_code code = cf_db_run(app->pool, &stmt_version_list, params, 1, &res, err);
+
+    if (code == CF_OK)
+        code = visible(p, res, collection_id, err);
+    if (code != CF_OK)
+        goto out;
+    versions = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    json_array_foreach(versions, i, item)
+    {
+        char name[320];
+        if (cf_version_filename(PQgetvalue(res, 0, 1), json_integer_value(json_object_get(item, "number")),
+                                name, sizeof(name), NULL) == CF_OK)
+            json_object_set_new(item, "filename", json_string(name));
+    }
+    *out = json_pack("{s:o}", "versions", versions);
+out:
+    PQclear(res);
+    return code;
+}
+
+cf_code cf_version_find(struct cf_app *app, const struct cf_principal *p, const char *collection_id,
+                        const char *ref_text, struct cf_version_info *out, struct cf_error *err)
+{
+    static const char *const kinds[] = {"latest", "first", "number", "uuid"};
+    struct cf_version_ref ref;
+    char number[24];
+    PGresult *res = NULL;
+    cf_code code = cf_version_ref_parse(ref_text, &ref, err);
+
+    if (code != CF_OK)
+        return code;
+    snprintf(number, sizeof(number), "%lld", (long long)ref.number);
+    {
+        const char *params[] = {collection_id, kinds[ref.kind], ref.kind == CF_REF_NUMBER ? number : NULL,
+                                ref.kind == CF_REF_UUID ? ref.uuid : NULL};
+        code = cf_db_run(app->pool, &stmt_version_find, params, 4, &res, err);
+    }
+    if (code == CF_OK)
+        code = visible(p, res, collection_id, err);
+    if (code == CF_OK && PQgetisnull(res, 0, 2))
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such version");
+    if (code != CF_OK)
+        goto out;
+    snprintf(out->storage_key, sizeof(out->storage_key), "%s", PQgetvalue(res, 0, 2));
+    snprintf(out->sha256, sizeof(out->sha256), "%s", PQgetvalue(res, 0, 3));
+    out->number = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    out->size = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    out->stored_size = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    out->created_at = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
+    code = cf_version_filename(PQgetvalue(res, 0, 1), out->number, out->filename, sizeof(out->filename), err);
+out:
+    PQclear(res);
+    return code;
+}
+
+cf_code cf_version_delete(struct cf_app *app, const struct cf_principal *p, const char *collection_id,
+                          const char *ref, struct cf_error *err)
+{
+    struct cf_version_info info;
+    char number[24];
+    struct cf_db *db = NULL;
+    PGresult *doomed = NULL;
+    cf_code code = cf_version_find(app, p, collection_id, ref, &info, err);
+
+    if (code != CF_OK)
+        return code;
+    snprintf(number, sizeof(number), "%lld", (long long)info.number);
+    code = cf_db_acquire(app->pool, &db, err);
+    if (code == CF_OK) {
+        const char *params[] = {collection_id, number};
+        code = cf_db_query(db, &stmt_version_delete, params, 2, &doomed, err);
+    }
+    if (code == CF_OK && PQntuples(doomed) == 0)
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such version");
+    if (code == CF_OK)
+        cf_cleanup_remove_doomed(app, db, doomed, 0);
+    PQclear(doomed);
+    cf_db_release(db);
+    return code;
+}
+
+struct cf_version_stream {
+    struct cf_store_reader *reader;
+    struct cf_zdecompressor *zd; /* NULL when the stored bytes are sent as they are */
+    uint64_t skip;               /* original bytes still to drop before the range */
+    uint64_t remaining;          /* bytes still to deliver */
+};
+
+static ssize_t stream_source(void *ctx, void *buf, size_t cap, struct cf_error *err)
+{
+    struct cf_version_stream *s = ctx;
+
+    return cf_store_read(s->reader, buf, cap, err);
+}
+
+cf_code cf_version_stream_open(struct cf_app *app, const struct cf_version_info *v, bool stored,
+                               uint64_t offset, uint64_t length, struct cf_version_stream **out,
+                               struct cf_error *err)
+{
+    struct cf_version_stream *s = calloc(1, sizeof(*s));
+    cf_code code;
+
+    if (s == NULL)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
+    code = cf_store_reader_open(app->store, v->storage_key, stored ? offset : 0, &s->reader, err);
+    if (code == CF_E_NOT_FOUND)
+        code = cf_fail(err, CF_E_INTERNAL, "the bytes of version %lld (%s) are missing from storage",
+                       (long long)v->number, v->storage_key);
+    if (code != CF_OK)
+        goto out;
+    s->remaining = length;
+    if (!stored) {
+        s->skip = offset;
+        s->zd = cf_zdecompressor_new(stream_source, s);
+        if (s->zd == NULL)
+            code = cf_fail(err, CF_E_NOMEM, "out of memory");
+    }
+out:
+    if (code != CF_OK) {
+        cf_version_stream_free(s);
+        s = NULL;
+    }
+    *out = s;
+    return code;
+}
+
+ssize_t cf_version_stream_read(struct cf_version_stream *s, void *buf, size_t cap, struct cf_error *err)
+{
+    ssize_t got;
+
+    if (s->remaining == 0)
+        return 0;
+    if (cap > s->remaining)
+        cap = (size_t)s->remaining;
+    if (s->zd == NULL)
+        return cf_store_read(s->reader, buf, cap, err);
+    /* A range that starts late decompresses and drops what comes before it. */
+    while (s->skip > 0) {
+        size_t want = cap < s->skip ? cap : (size_t)s->skip;
+        got = cf_zdecompressor_read(s->zd, buf, want, err);
+        if (got <= 0)
+            return got < 0 ? -1 : (cf_fail(err, CF_E_IO, "the stored version ends early"), -1);
+        s->skip -= (uint64_t)got;
+    }
+    got = cf_zdecompressor_read(s->zd, buf, cap, err);
+    if (got == 0)
+        return cf_fail(err, CF_E_IO, "the stored version ends early"), -1;
+    if (got > 0)
+        s->remaining -= (uint64_t)got;
+    return got;
+}
+
+void cf_version_stream_free(struct cf_version_stream *s)
+{
+    if (s == NULL)
+        return;
+    cf_zdecompressor_free(s->zd);
+    cf_store_reader_free(s->reader);
+    free(s);
+}
