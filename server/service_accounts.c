@@ -44,6 +44,7 @@ static cf_code read_account(const json_t *body, bool create, struct account_inpu
 {
     cf_code code = cf_check_known_fields(body, account_fields, err);
 
+    memset(in, 0, sizeof(*in));
     in->storage_quota = 0;
     in->max_collections = 0;
     in->active = true;

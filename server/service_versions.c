@@ -173,6 +173,18 @@ cf_code cf_upload_write(struct cf_upload *up, const void *data, size_t len, stru
     return cf_zcompressor_push(up->zc, data, len, err);
 }
 
+/* Versions are served under a name made from the collection's template. */
+static cf_code add_filename(json_t *version, const char *template_name, struct cf_error *err)
+{
+    char name[320];
+    cf_code code = cf_version_filename(template_name, json_integer_value(json_object_get(version, "number")),
+                                       name, sizeof(name), err);
+
+    if (code == CF_OK)
+        json_object_set_new(version, "filename", json_string(name));
+    return code;
+}
+
 /* The transaction that makes the version exist. On success *doomed holds the
  * storage keys of rotated versions (column 0) and their numbers (column 1). */
 static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const char *sha256,
@@ -181,7 +193,7 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
 {
     struct cf_commit_state state;
     PGresult *res = NULL;
-    char size_text[24], stored_text[24], count_text[24], last_text[24];
+    char size_text[24], stored_text[24], count_text[24], last_text[24], template_name[256];
     int64_t rotate = 0, rotated_size = 0;
     cf_code code = cf_db_begin(db, err);
 
@@ -198,6 +210,7 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
         goto out;
     }
     commit_state_from_row(res, 0, &state);
+    snprintf(template_name, sizeof(template_name), "%s", PQgetvalue(res, 0, 9));
     PQclear(res);
     res = NULL;
 
@@ -230,6 +243,8 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
     }
     if (code == CF_OK)
         code = cf_db_json_cell(res, "version", version, err);
+    if (code == CF_OK)
+        code = add_filename(*version, template_name, err);
     if (code == CF_OK) {
         const char *params[] = {up->key};
         code = cf_db_query(db, &stmt_pending_delete, params, 1, NULL, err);
@@ -352,7 +367,9 @@ cf_code cf_version_list(struct cf_app *app, const struct cf_principal *p, const 
                                 name, sizeof(name), NULL) == CF_OK)
             json_object_set_new(item, "filename", json_string(name));
     }
-    *out = json_pack("{s:o}", "versions", versions);
+    if (code == CF_OK)
+        *out = json_pack("{s:O}", "versions", versions);
+    json_decref(versions);
 out:
     PQclear(res);
     return code;
