@@ -53,8 +53,13 @@ struct cf_zcompressor *cf_zcompressor_new(int level, int threads, cf_zsink_fn si
         goto fail;
     /* A libzstd built without threads refuses workers; compressing in the
      * caller's thread then gives the same bytes, only slower. */
-    if (threads > 0)
+    if (threads > 0) {
         (void)ZSTD_CCtx_setParameter(zc->cctx, ZSTD_c_nbWorkers, threads);
+        /* zstd sizes its jobs from the window (8 MiB and more at level 3), and
+         * keeps several in flight per worker. Smaller jobs keep an upload's
+         * memory small at a negligible cost in ratio. */
+        (void)ZSTD_CCtx_setParameter(zc->cctx, ZSTD_c_jobSize, CF_ZSTREAM_JOB_SIZE);
+    }
     return zc;
 
 fail:

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 
 #define CF_ZSTREAM_BUF (256 * 1024)
+/* Input per zstd worker job when compressing with threads. */
+#define CF_ZSTREAM_JOB_SIZE (1024 * 1024)
 
 /* Receives compressed bytes; returns CF_OK or an error that stops the stream. */
 typedef cf_code (*cf_zsink_fn)(void *ctx, const void *data, size_t len, struct cf_error *err);
