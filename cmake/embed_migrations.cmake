@@ -1,5 +1,7 @@
-# Writes OUT, a C file with the SQL migrations FILES (sorted) as byte arrays:
+# Writes OUT, a C file with the SQL migrations of DIR (sorted by name) as byte arrays:
 #   const struct cf_embedded_migration cf_embedded_migrations[]; const size_t cf_embedded_migration_count;
+file(GLOB FILES ${DIR}/*.sql)
+list(SORT FILES)
 set(body "#include \"server/migrate.h\"\n\n")
 set(table "")
 set(count 0)

@@ -8,13 +8,15 @@
 #include "db_pool.h"
 #include "jwt.h"
 #include "store.h"
+#include "token_cache.h"
 
 struct cf_app {
     const struct cf_config *cfg;
     struct cf_db_pool *pool;
     struct cf_store *store;
     struct cf_jwt_keys keys;
-    char instance_id[37]; /* random per process: owns this process's pending uploads */
+    struct cf_token_cache *token_cache; /* NULL: every check reads the database */
+    char instance_id[37];               /* random per process: owns this process's pending uploads */
 };
 
 /* Loads the token keys named by the configuration into app->keys. */

@@ -9,15 +9,50 @@
 #include <strings.h>
 #include <time.h>
 
-/* The one lookup per request. touch says whether last_used_at is older than a
- * minute, so that it is written at most once a minute per token. */
-CF_STMT(stmt_token_lookup,
-        "SELECT t.account_id, array_to_json(t.permissions), array_to_json(t.collections),"
-        " array_to_json(t.allowed_ips), array_to_json(t.allowed_user_agents), t.one_time_upload,"
-        " extract(epoch FROM t.expires_at)::bigint, t.revoked_at IS NOT NULL, coalesce(a.active, true),"
-        " (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')"
-        " FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = $1");
+/* The one lookup a request may need. touch says whether last_used_at is older
+ * than a minute, so that it is written at most once a minute per token. */
+CF_STMT(
+    stmt_token_lookup,
+    "SELECT t.account_id, array_to_json(t.permissions), array_to_json(t.collections),"
+    " array_to_json(t.allowed_ips), array_to_json(t.allowed_user_agents), t.one_time_upload,"
+    " floor(extract(epoch FROM t.expires_at))::bigint, t.revoked_at IS NOT NULL, coalesce(a.active, true),"
+    " (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute')"
+    " FROM tokens t LEFT JOIN accounts a ON a.id = t.account_id WHERE t.id = $1");
 CF_STMT(stmt_token_touch, "UPDATE tokens SET last_used_at = now() WHERE id = $1");
+
+/* Reads the token's row into rec; CF_E_INVALID_TOKEN when there is none. */
+static cf_code fetch_record(struct cf_app *app, const char *jti, struct cf_token_record *rec, bool *touch_due,
+                            struct cf_error *err)
+{
+    PGresult *res = NULL;
+    const char *params[] = {jti};
+    cf_code code = cf_db_run(app->pool, &stmt_token_lookup, params, 1, &res, err);
+
+    if (code == CF_OK && PQntuples(res) != 1)
+        code = cf_fail(err, CF_E_INVALID_TOKEN, "this token is not known to the server");
+    if (code != CF_OK)
+        goto out;
+    memset(rec, 0, sizeof(*rec));
+    rec->admin = PQgetisnull(res, 0, 0);
+    snprintf(rec->account_id, sizeof(rec->account_id), "%s", rec->admin ? "system" : PQgetvalue(res, 0, 0));
+    rec->permissions = strdup(PQgetvalue(res, 0, 1));
+    rec->collections = strdup(PQgetvalue(res, 0, 2));
+    rec->allowed_ips = strdup(PQgetvalue(res, 0, 3));
+    rec->allowed_user_agents = strdup(PQgetvalue(res, 0, 4));
+    rec->one_time_upload = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+    rec->expires_at = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    rec->revoked = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+    rec->account_active = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
+    *touch_due = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+    if (rec->permissions == NULL || rec->collections == NULL || rec->allowed_ips == NULL ||
+        rec->allowed_user_agents == NULL) {
+        cf_token_record_dispose(rec);
+        code = cf_fail(err, CF_E_NOMEM, "out of memory");
+    }
+out:
+    PQclear(res);
+    return code;
+}
 
 static bool ip_allowed(const json_t *allowed_ips, const char *client_ip)
 {
@@ -53,60 +88,25 @@ static bool user_agent_allowed(const json_t *allowed, const char *user_agent)
     return false;
 }
 
-cf_code cf_auth_authenticate(struct cf_app *app, const char *authorization, const char *client_ip,
-                             const char *user_agent, struct cf_principal *out, struct cf_error *err)
+/* Every reason the database has to refuse the token, in the order a user would
+ * want to hear them; fills the principal when none applies. */
+static cf_code admit(const struct cf_token_record *rec, const struct cf_jwt_claims *claims,
+                     const char *client_ip, const char *user_agent, struct cf_principal *out,
+                     struct cf_error *err)
 {
-    struct cf_jwt_claims claims;
-    struct cf_db *db = NULL;
-    PGresult *res = NULL;
-    json_t *perms = NULL, *ips = NULL, *agents = NULL;
-    const char *token;
-    const char *row_account;
-    cf_code code;
+    json_t *ips = NULL, *agents = NULL, *perms = NULL;
+    cf_code code = CF_OK;
 
-    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return cf_fail(err, CF_E_UNAUTHENTICATED, "send a token as \"Authorization: Bearer <token>\"");
-    token = authorization + 7;
-    while (*token == ' ')
-        token++;
-    if (strlen(token) > 4096)
-        return cf_fail(err, CF_E_INVALID_TOKEN, "the token is too long");
-    code = cf_jwt_verify(&app->keys, token, (int64_t)time(NULL), &claims, err);
-    if (code != CF_OK)
-        return code;
-
-    code = cf_db_acquire(app->pool, &db, err);
-    if (code != CF_OK)
-        goto out;
-    {
-        const char *params[] = {claims.jti};
-        code = cf_db_query(db, &stmt_token_lookup, params, 1, &res, err);
-    }
-    if (code != CF_OK)
-        goto out;
-    if (PQntuples(res) != 1) {
-        code = cf_fail(err, CF_E_INVALID_TOKEN, "this token is not known to the server");
-        goto out;
-    }
-    row_account = PQgetisnull(res, 0, 0) ? "system" : PQgetvalue(res, 0, 0);
-    if (strcmp(row_account, claims.sub) != 0) {
-        code = cf_fail(err, CF_E_INVALID_TOKEN, "this token is not known to the server");
-        goto out;
-    }
-    if (strcmp(PQgetvalue(res, 0, 7), "t") == 0) {
-        code = cf_fail(err, CF_E_TOKEN_REVOKED, "this token has been revoked");
-        goto out;
-    }
-    if (strtoll(PQgetvalue(res, 0, 6), NULL, 10) <= (long long)time(NULL)) {
-        code = cf_fail(err, CF_E_TOKEN_EXPIRED, "this token has expired");
-        goto out;
-    }
-    if (strcmp(PQgetvalue(res, 0, 8), "t") != 0) {
-        code = cf_fail(err, CF_E_ACCOUNT_INACTIVE, "the account of this token is inactive");
-        goto out;
-    }
-    ips = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-    agents = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+    if (strcmp(rec->account_id, claims->sub) != 0)
+        return cf_fail(err, CF_E_INVALID_TOKEN, "this token is not known to the server");
+    if (rec->revoked)
+        return cf_fail(err, CF_E_TOKEN_REVOKED, "this token has been revoked");
+    if (rec->expires_at <= (int64_t)time(NULL))
+        return cf_fail(err, CF_E_TOKEN_EXPIRED, "this token has expired");
+    if (!rec->account_active)
+        return cf_fail(err, CF_E_ACCOUNT_INACTIVE, "the account of this token is inactive");
+    ips = json_loads(rec->allowed_ips, 0, NULL);
+    agents = json_loads(rec->allowed_user_agents, 0, NULL);
     if (!ip_allowed(ips, client_ip)) {
         code = cf_fail(err, CF_E_RESTRICTED, "this token may not be used from %s", client_ip);
         goto out;
@@ -115,34 +115,61 @@ cf_code cf_auth_authenticate(struct cf_app *app, const char *authorization, cons
         code = cf_fail(err, CF_E_RESTRICTED, "this token may not be used by this user agent");
         goto out;
     }
-    perms = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
-
+    perms = json_loads(rec->permissions, 0, NULL);
     cf_principal_init(out);
-    snprintf(out->token_id, sizeof(out->token_id), "%s", claims.jti);
-    out->admin = PQgetisnull(res, 0, 0);
+    snprintf(out->token_id, sizeof(out->token_id), "%s", claims->jti);
+    out->admin = rec->admin;
     if (!out->admin)
-        snprintf(out->account_id, sizeof(out->account_id), "%s", row_account);
+        snprintf(out->account_id, sizeof(out->account_id), "%s", rec->account_id);
     if (out->admin)
         out->perms = CF_PERM_ALL;
     else if (cf_perms_from_json(perms, true, &out->perms, NULL) != CF_OK)
         out->perms = 0;
-    out->collections = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
+    out->collections = json_loads(rec->collections, 0, NULL);
     if (out->collections == NULL)
         out->collections = json_array();
-    out->expires_at = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-    out->one_time_upload = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
-
-    if (strcmp(PQgetvalue(res, 0, 9), "t") == 0) {
-        const char *params[] = {claims.jti};
-        /* Bookkeeping only: a failure here must not refuse the request. */
-        if (cf_db_query(db, &stmt_token_touch, params, 1, NULL, NULL) != CF_OK)
-            cf_log(CF_LOG_WARN, "could not record the last use of token %s", claims.jti);
-    }
+    out->expires_at = rec->expires_at;
+    out->one_time_upload = rec->one_time_upload;
 out:
-    json_decref(perms);
     json_decref(ips);
     json_decref(agents);
-    PQclear(res);
-    cf_db_release(db);
+    json_decref(perms);
+    return code;
+}
+
+cf_code cf_auth_authenticate(struct cf_app *app, const char *authorization, const char *client_ip,
+                             const char *user_agent, struct cf_principal *out, struct cf_error *err)
+{
+    struct cf_jwt_claims claims;
+    struct cf_token_record rec;
+    bool touch_due = false;
+    const char *token;
+    uint64_t epoch;
+    cf_code code;
+
+    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return cf_fail(err, CF_E_UNAUTHENTICATED, "send a token as \"Authorization: Bearer <token>\"");
+    token = authorization + 7;
+    while (*token == ' ')
+        token++;
+    code = cf_jwt_verify(&app->keys, token, (int64_t)time(NULL), &claims, err);
+    if (code != CF_OK)
+        return code;
+
+    epoch = cf_token_cache_epoch(app->token_cache);
+    if (!cf_token_cache_get(app->token_cache, claims.jti, &rec, &touch_due)) {
+        code = fetch_record(app, claims.jti, &rec, &touch_due, err);
+        if (code != CF_OK)
+            return code;
+        cf_token_cache_put(app->token_cache, claims.jti, &rec, epoch);
+    }
+    code = admit(&rec, &claims, client_ip, user_agent, out, err);
+    cf_token_record_dispose(&rec);
+    if (code == CF_OK && touch_due) {
+        const char *params[] = {claims.jti};
+        /* Bookkeeping only: a failure here must not refuse the request. */
+        if (cf_db_run(app->pool, &stmt_token_touch, params, 1, NULL, NULL) != CF_OK)
+            cf_log(CF_LOG_WARN, "could not record the last use of token %s", claims.jti);
+    }
     return code;
 }

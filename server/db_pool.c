@@ -610,3 +610,8 @@ cf_code cf_db_json_cell(PGresult *res, const char *what, json_t **out, struct cf
         return cf_fail(err, CF_E_INTERNAL, "the database returned malformed JSON for a %s", what);
     return CF_OK;
 }
+
+PGconn *cf_db_pool_connect(struct cf_db_pool *pool)
+{
+    return open_conn(pool->conninfo);
+}

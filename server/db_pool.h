@@ -38,6 +38,11 @@ cf_code cf_db_pool_new(const char *conninfo, int size, int acquire_timeout_ms, s
 void cf_db_pool_free(struct cf_db_pool *pool);
 void cf_db_pool_get_stats(struct cf_db_pool *pool, struct cf_db_pool_stats *out);
 
+/* Opens a connection outside the pool, with the pool's settings, for a
+ * long-lived job of its own (the token cache's LISTEN). Caller PQfinish()es
+ * it; check PQstatus. */
+PGconn *cf_db_pool_connect(struct cf_db_pool *pool);
+
 /* Leases a connected connection, waiting up to the acquire timeout for a free one.
  * CF_E_DB_UNAVAILABLE when none comes or the server cannot be reached. */
 cf_code cf_db_acquire(struct cf_db_pool *pool, struct cf_db **out, struct cf_error *err);

@@ -1,9 +1,8 @@
 /* /api/stable/auth/...: minting, listing and revoking tokens; who am I. */
+#include "common/rfc3339.h"
 #include "handlers.h"
 #include "permissions.h"
 #include "service_tokens.h"
-
-#include <time.h>
 
 void cf_h_token_mint(struct cf_request *req)
 {
@@ -43,12 +42,9 @@ void cf_h_token_revoke(struct cf_request *req)
 void cf_h_whoami(struct cf_request *req)
 {
     const struct cf_principal *p = &req->principal;
-    char expires[32];
-    struct tm tm;
-    time_t t = (time_t)p->expires_at;
+    char expires[CF_RFC3339_SIZE];
 
-    gmtime_r(&t, &tm);
-    strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cf_rfc3339(p->expires_at, expires);
     cf_reply_json(req, 200,
                   json_pack("{s:s, s:s, s:o, s:O, s:s, s:b}", "token_id", p->token_id, "account_id",
                             p->admin ? "system" : p->account_id, "permissions", cf_perms_to_json(p->perms),

@@ -75,6 +75,7 @@ static cf_code app_open(struct cf_app *app, const struct cf_config *cfg, int poo
 
 static void app_close(struct cf_app *app)
 {
+    cf_token_cache_stop(app->token_cache);
     cf_store_free(app->store);
     cf_db_pool_free(app->pool);
     cf_jwt_keys_dispose(&app->keys);
@@ -216,6 +217,8 @@ static int run_serve(const struct cf_config *cfg)
         code = cf_app_load_keys(&app, &err);
     if (code == CF_OK)
         code = cf_store_fs_open(cfg->storage_path, &app.store, &err);
+    if (code == CF_OK)
+        code = cf_token_cache_start(app.pool, &app.token_cache, &err);
     if (code == CF_OK && cf_cleanup_pass(&app, cfg->stale_upload_timeout, &stats, &err) != CF_OK)
         cf_log(CF_LOG_WARN, "start-up clean-up failed (will retry): %s", err.message);
     if (code == CF_OK)

@@ -167,6 +167,9 @@ cf_code cf_account_update(struct cf_app *app, const char *id, const json_t *body
         code = cf_db_json_cell(res, "account", out, err);
     if (code == CF_OK)
         code = cf_db_commit(db, err);
+    /* An account made inactive refuses its tokens from the next request on. */
+    if (code == CF_OK)
+        cf_token_cache_flush(app->token_cache);
 out:
     PQclear(res);
     cf_db_release(db);
@@ -193,6 +196,8 @@ cf_code cf_account_delete(struct cf_app *app, const char *id, struct cf_error *e
     code = cf_db_query(db, &stmt_account_delete, params, 1, &res, err);
     if (code == CF_OK && strcmp(PQcmdTuples(res), "0") == 0)
         code = cf_fail(err, CF_E_NOT_FOUND, "no such account");
+    if (code == CF_OK)
+        cf_token_cache_flush(app->token_cache);
     /* A collection created between the check and the delete makes the foreign key refuse. */
     if (code == CF_E_INTERNAL && strcmp(cf_db_last_sqlstate(db), "23503") == 0)
         code = cf_fail(err, CF_E_ACCOUNT_NOT_EMPTY, "delete the account's collections first");

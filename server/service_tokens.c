@@ -1,6 +1,7 @@
 #include "service_tokens.h"
 
 #include "cidr.h"
+#include "common/rfc3339.h"
 #include "permissions.h"
 #include "validate.h"
 #include "version_ref.h"
@@ -78,11 +79,8 @@ static cf_code token_create(struct cf_app *app, const char *account_id, uint32_t
     if (code != CF_OK)
         goto out;
     {
-        char stamp[32];
-        struct tm tm;
-        time_t t = (time_t)expires_at;
-        gmtime_r(&t, &tm);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        char stamp[CF_RFC3339_SIZE];
+        cf_rfc3339(expires_at, stamp);
         *out = json_pack("{s:s, s:s, s:s, s:O, s:O, s:s}", "token", token, "token_id", claims.jti,
                          "account_id", claims.sub, "permissions", perm_names, "collections",
                          collections != NULL ? collections : empty, "expires_at", stamp);
@@ -297,6 +295,9 @@ cf_code cf_token_revoke(struct cf_app *app, const struct cf_principal *p, const 
         const char *params[] = {token_id};
         code = cf_db_run(app->pool, &stmt_token_revoke, params, 1, NULL, err);
     }
+    /* The next request, even on this very connection, must see the revocation. */
+    if (code == CF_OK)
+        cf_token_cache_flush(app->token_cache);
 out:
     PQclear(res);
     return code;

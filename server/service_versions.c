@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "common/zstream.h"
 #include "limits.h"
 #include "service_tokens.h"
@@ -12,10 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define VERSION_JSON                                                                                         \
-    "json_build_object('id', v.id, 'collection_id', v.collection_id, 'number', v.number, 'size', v.size,"    \
-    " 'stored_size', v.stored_size, 'sha256', v.sha256, 'compression', v.compression,"                       \
-    " 'created_at', coffer_time(v.created_at), 'uploaded_by', v.uploaded_by)"
+/* The columns of a version, in the order version_json reads them. */
+#define VERSION_COLUMNS                                                                                      \
+    "v.id, v.collection_id, v.number, v.size, v.stored_size, v.sha256, v.compression,"                       \
+    " floor(extract(epoch FROM v.created_at))::bigint, v.uploaded_by"
 
 CF_STMT(stmt_upload_collection,
         "SELECT c.account_id, c.strategy, c.max_versions, c.max_version_size, c.max_collection_size,"
@@ -40,11 +41,12 @@ CF_STMT(
     " AS number), v AS (INSERT INTO versions (id, collection_id, number, size, stored_size, sha256,"
     " compression, storage_key, uploaded_by) SELECT $1::uuid, $2, n.number, $3, $4, $5, 'zstd', $1::text, $6 "
     "FROM n"
-    " RETURNING *) SELECT " VERSION_JSON " FROM v");
+    " RETURNING *) SELECT " VERSION_COLUMNS " FROM v");
+/* One row per version (one row of NULLs when there is none), each with the
+ * collection's owner and file name template. */
 CF_STMT(stmt_version_list,
-        "SELECT c.account_id, c.filename, (SELECT coalesce(json_agg(" VERSION_JSON
-        " ORDER BY v.number), '[]')"
-        " FROM versions v WHERE v.collection_id = c.id) FROM collections c WHERE c.id = $1");
+        "SELECT c.account_id, c.filename, " VERSION_COLUMNS " FROM collections c"
+        " LEFT JOIN versions v ON v.collection_id = c.id WHERE c.id = $1 ORDER BY v.number");
 CF_STMT(
     stmt_version_find,
     "SELECT c.account_id, c.filename, v.storage_key, v.sha256, v.number, v.size, v.stored_size,"
@@ -173,16 +175,26 @@ cf_code cf_upload_write(struct cf_upload *up, const void *data, size_t len, stru
     return cf_zcompressor_push(up->zc, data, len, err);
 }
 
-/* Versions are served under a name made from the collection's template. */
-static cf_code add_filename(json_t *version, const char *template_name, struct cf_error *err)
+/* A version in the API's shape from the VERSION_COLUMNS starting at column
+ * first of row; its download name comes from the collection's template. */
+static cf_code version_json(PGresult *res, int row, int first, const char *template_name, json_t **out,
+                            struct cf_error *err)
 {
-    char name[320];
-    cf_code code = cf_version_filename(template_name, json_integer_value(json_object_get(version, "number")),
-                                       name, sizeof(name), err);
+    char name[320], created[CF_RFC3339_SIZE];
+    int64_t number = strtoll(PQgetvalue(res, row, first + 2), NULL, 10);
+    cf_code code = cf_version_filename(template_name, number, name, sizeof(name), err);
 
-    if (code == CF_OK)
-        json_object_set_new(version, "filename", json_string(name));
-    return code;
+    if (code != CF_OK)
+        return code;
+    cf_rfc3339(strtoll(PQgetvalue(res, row, first + 7), NULL, 10), created);
+    *out = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s?}", "id", PQgetvalue(res, row, first),
+                     "collection_id", PQgetvalue(res, row, first + 1), "number", (json_int_t)number,
+                     "filename", name, "size", (json_int_t)strtoll(PQgetvalue(res, row, first + 3), NULL, 10),
+                     "stored_size", (json_int_t)strtoll(PQgetvalue(res, row, first + 4), NULL, 10), "sha256",
+                     PQgetvalue(res, row, first + 5), "compression", PQgetvalue(res, row, first + 6),
+                     "created_at", created, "uploaded_by",
+                     PQgetisnull(res, row, first + 8) ? NULL : PQgetvalue(res, row, first + 8));
+    return *out != NULL ? CF_OK : cf_fail(err, CF_E_NOMEM, "out of memory");
 }
 
 /* The transaction that makes the version exist. On success *doomed holds the
@@ -242,9 +254,7 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
         code = cf_db_query(db, &stmt_commit_insert, params, 6, &res, err);
     }
     if (code == CF_OK)
-        code = cf_db_json_cell(res, "version", version, err);
-    if (code == CF_OK)
-        code = add_filename(*version, template_name, err);
+        code = version_json(res, 0, 0, template_name, version, err);
     if (code == CF_OK) {
         const char *params[] = {up->key};
         code = cf_db_query(db, &stmt_pending_delete, params, 1, NULL, err);
@@ -299,6 +309,8 @@ cf_code cf_upload_commit(struct cf_upload *up, json_t **out, struct cf_error *er
         goto out;
     up->committed = true;
     up->pending_row = false;
+    if (up->one_time_token)
+        cf_token_cache_flush(up->app->token_cache);
 
     rotated = json_array();
     for (int i = 0; doomed != NULL && i < PQntuples(doomed); i++)
@@ -350,27 +362,21 @@ cf_code cf_version_list(struct cf_app *app, const struct cf_principal *p, const 
                         json_t **out, struct cf_error *err)
 {
     PGresult *res = NULL;
-    json_t *versions = NULL, *item;
+    json_t *versions = json_array();
     const char *params[] = {collection_id};
-    size_t i;
     cf_code code = cf_db_run(app->pool, &stmt_version_list, params, 1, &res, err);
 
     if (code == CF_OK)
         code = visible(p, res, collection_id, err);
-    if (code != CF_OK)
-        goto out;
-    versions = json_loads(PQgetvalue(res, 0, 2), 0, NULL);
-    json_array_foreach(versions, i, item)
-    {
-        char name[320];
-        if (cf_version_filename(PQgetvalue(res, 0, 1), json_integer_value(json_object_get(item, "number")),
-                                name, sizeof(name), NULL) == CF_OK)
-            json_object_set_new(item, "filename", json_string(name));
+    for (int row = 0; code == CF_OK && row < PQntuples(res) && !PQgetisnull(res, row, 2); row++) {
+        json_t *version = NULL;
+        code = version_json(res, row, 2, PQgetvalue(res, 0, 1), &version, err);
+        if (code == CF_OK)
+            json_array_append_new(versions, version);
     }
     if (code == CF_OK)
         *out = json_pack("{s:O}", "versions", versions);
     json_decref(versions);
-out:
     PQclear(res);
     return code;
 }

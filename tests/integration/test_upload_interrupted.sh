@@ -14,10 +14,11 @@ expect 201 "create collection"
 # slow_upload: streams 4 MiB, then waits, as a slow link would; prints curl's PID.
 slow_upload()
 {
+    # No output of the sleeper may stay attached to ctest's pipes, or ctest waits for it.
     (
         head -c 4194304 /dev/urandom
-        sleep 60
-    ) | curl -sS -o /dev/null -H "Authorization: Bearer $TOKEN" \
+        exec sleep 60
+    ) 2>/dev/null | curl -sS -o /dev/null -H "Authorization: Bearer $TOKEN" \
         -H 'Expect:' -X POST -T - "$COFFER_URL$C/col/versions" >/dev/null 2>&1 &
     echo $!
 }

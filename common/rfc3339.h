@@ -1,0 +1,13 @@
+/* Times as the API writes them: RFC 3339 in UTC with second precision,
+ * "2026-11-23T10:00:00Z". */
+#ifndef COFFER_COMMON_RFC3339_H
+#define COFFER_COMMON_RFC3339_H
+
+#include <stdint.h>
+
+#define CF_RFC3339_SIZE 32
+
+/* Formats Unix seconds into out; returns out. */
+char *cf_rfc3339(int64_t unix_seconds, char out[CF_RFC3339_SIZE]);
+
+#endif
