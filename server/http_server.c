@@ -11,8 +11,10 @@
 #include <time.h>
 
 /* Each connection may buffer this much; MHD hands body pieces of up to about
- * half of it to the handler, so uploads arrive in pieces of ~128 KiB. */
-#define CONNECTION_MEMORY_LIMIT (256 * 1024)
+ * half of it to the handler, so uploads arrive in pieces of ~32 KiB. MHD
+ * clears the whole pool for every request, so a larger pool costs every small
+ * request (256 KiB took a tenth of the server's time in bench/api). */
+#define CONNECTION_MEMORY_LIMIT (64 * 1024)
 
 struct cf_http_server {
     struct MHD_Daemon *daemon;
