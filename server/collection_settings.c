@@ -114,40 +114,41 @@ cf_code cf_collection_settings_parse(const json_t *body, bool create, struct cf_
     PRESENT(expected_interval);
 #undef PRESENT
 
-    code = cf_first_failure(code, cf_get_string(body, "id", 64, false, &out->id, err));
+    code = cf_combine(err, code, cf_get_string(body, "id", 64, false, &out->id, err));
     if (out->id != NULL && !cf_id_valid(out->id))
-        code = cf_first_failure(code, invalid(err, "id", "must match ^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"));
-    code = cf_first_failure(code, cf_get_string(body, "account_id", 64, false, &out->account_id, err));
-    code = cf_first_failure(code, cf_get_string(body, "description", 1024, false, &out->description, err));
-    code = cf_first_failure(code, cf_get_string(body, "filename", 255, false, &out->filename, err));
+        code = cf_combine(err, code, invalid(err, "id", "must match ^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"));
+    code = cf_combine(err, code, cf_get_string(body, "account_id", 64, false, &out->account_id, err));
+    code = cf_combine(err, code, cf_get_string(body, "description", 1024, false, &out->description, err));
+    code = cf_combine(err, code, cf_get_string(body, "filename", 255, false, &out->filename, err));
     if (out->filename != NULL && !filename_valid(out->filename))
-        code = cf_first_failure(code, invalid(err, "filename",
-                                              "must be a file name without quotes, slashes or "
-                                              "control characters"));
-    code = cf_first_failure(code, cf_get_string_array(body, "tags", 32, 64, &out->tags, err));
-    code =
-        cf_first_failure(code, cf_get_count(body, "max_versions", 1000000, false, &out->max_versions, err));
-    code = cf_first_failure(code, cf_get_size(body, "max_version_size", false, &out->max_version_size, err));
-    code = cf_first_failure(code,
-                            cf_get_size(body, "max_collection_size", false, &out->max_collection_size, err));
-    code = cf_first_failure(code, cf_get_string(body, "strategy", 64, false, &strategy, err));
+        code = cf_combine(err, code,
+                          invalid(err, "filename",
+                                  "must be a file name without quotes, slashes or "
+                                  "control characters"));
+    code = cf_combine(err, code, cf_get_string_array(body, "tags", 32, 64, &out->tags, err));
+    code = cf_combine(err, code, cf_get_count(body, "max_versions", 1000000, false, &out->max_versions, err));
+    code = cf_combine(err, code, cf_get_size(body, "max_version_size", false, &out->max_version_size, err));
+    code = cf_combine(err, code,
+                      cf_get_size(body, "max_collection_size", false, &out->max_collection_size, err));
+    code = cf_combine(err, code, cf_get_string(body, "strategy", 64, false, &strategy, err));
     if (strategy != NULL) {
         int parsed = cf_strategy_parse(strategy);
         if (parsed < 0)
-            code = cf_first_failure(code, invalid(err, "strategy",
-                                                  "must be delete_oldest_when_adding_new, "
-                                                  "alert_when_too_many_versions or retention"));
+            code = cf_combine(err, code,
+                              invalid(err, "strategy",
+                                      "must be delete_oldest_when_adding_new, "
+                                      "alert_when_too_many_versions or retention"));
         else
             out->strategy = (enum cf_strategy)parsed;
     }
     if (out->has_retention)
-        code = cf_first_failure(code, parse_retention(json_object_get(body, "retention"), out, err));
+        code = cf_combine(err, code, parse_retention(json_object_get(body, "retention"), out, err));
     value = json_object_get(body, "expected_interval");
     if (value != NULL && !json_is_null(value)) {
         if (!json_is_integer(value) || json_integer_value(value) < 1 || json_integer_value(value) > 315360000)
-            code =
-                cf_first_failure(code, invalid(err, "expected_interval",
-                                               "must be a number of seconds from 1 to 315360000, or null"));
+            code = cf_combine(err, code,
+                              invalid(err, "expected_interval",
+                                      "must be a number of seconds from 1 to 315360000, or null"));
         else
             out->expected_interval = (int64_t)json_integer_value(value);
     }

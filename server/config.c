@@ -169,8 +169,16 @@ static char *file_read_line(char *str, int num, void *stream)
     struct file_load *load = stream;
     char *got = fgets(str, num, load->file);
 
-    if (got != NULL)
-        load->line++;
+    if (got == NULL)
+        return NULL;
+    load->line++;
+    /* inih's buffer is fixed: a longer line would come back in pieces, the
+     * rest read as lines of their own. Refuse it instead. */
+    if (strchr(got, '\n') == NULL && !feof(load->file)) {
+        load->code = cf_fail(load->err, CF_E_VALIDATION, "%s:%d: line longer than %d characters", load->path,
+                             load->line, num - 2);
+        return NULL;
+    }
     return got;
 }
 

@@ -53,7 +53,7 @@ void cf_h_collection_list(struct cf_request *req)
     query.q = cf_request_query(req, "q");
     query.account_id = cf_request_query(req, "account_id");
     code = query_number(req, "page", 1, 1, 1000000, &query.page, &err);
-    code = cf_first_failure(code, query_number(req, "per_page", 50, 1, 100, &query.per_page, &err));
+    code = cf_combine(&err, code, query_number(req, "per_page", 50, 1, 100, &query.per_page, &err));
     if (code == CF_OK && query.q != NULL && strlen(query.q) > 256)
         code = cf_fail(&err, CF_E_VALIDATION, "q may be at most 256 characters");
     if (code == CF_OK)

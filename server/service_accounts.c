@@ -51,24 +51,24 @@ static cf_code read_account(const json_t *body, bool create, struct account_inpu
     in->has_quota = json_object_get(body, "storage_quota") != NULL;
     in->has_max = json_object_get(body, "max_collections") != NULL;
     in->has_active = json_object_get(body, "active") != NULL;
-    code = cf_first_failure(code, cf_get_string(body, "id", 64, false, &in->id, err));
+    code = cf_combine(err, code, cf_get_string(body, "id", 64, false, &in->id, err));
     if (in->id != NULL && !cf_id_valid(in->id)) {
         cf_error_field(err, "id", "must match ^[A-Za-z0-9][A-Za-z0-9-]{0,63}$");
-        code = cf_first_failure(code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
+        code = cf_combine(err, code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
     }
     if (!create && in->id != NULL) {
         cf_error_field(err, "id", "cannot be changed");
-        code = cf_first_failure(code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
+        code = cf_combine(err, code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
     }
-    code = cf_first_failure(code, cf_get_string(body, "name", 200, create, &in->name, err));
+    code = cf_combine(err, code, cf_get_string(body, "name", 200, create, &in->name, err));
     if (in->name != NULL && in->name[0] == '\0') {
         cf_error_field(err, "name", "must not be empty");
-        code = cf_first_failure(code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
+        code = cf_combine(err, code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
     }
-    code = cf_first_failure(code, cf_get_size(body, "storage_quota", false, &in->storage_quota, err));
-    code = cf_first_failure(code,
-                            cf_get_count(body, "max_collections", 1000000, false, &in->max_collections, err));
-    code = cf_first_failure(code, cf_get_bool(body, "active", &in->active, err));
+    code = cf_combine(err, code, cf_get_size(body, "storage_quota", false, &in->storage_quota, err));
+    code = cf_combine(err, code,
+                      cf_get_count(body, "max_collections", 1000000, false, &in->max_collections, err));
+    code = cf_combine(err, code, cf_get_bool(body, "active", &in->active, err));
     return code;
 }
 

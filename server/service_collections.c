@@ -129,7 +129,7 @@ cf_code cf_collection_create(struct cf_app *app, const struct cf_principal *p, c
     PGresult *res = NULL;
     cf_code code = cf_collection_settings_parse(body, true, &s, err);
 
-    code = cf_first_failure(code, cf_collection_settings_check(&s, err));
+    code = cf_combine(err, code, cf_collection_settings_check(&s, err));
     if (code != CF_OK)
         return code;
     if (p->admin) {

@@ -153,26 +153,26 @@ cf_code cf_token_mint(struct cf_app *app, const struct cf_principal *minter, con
 
     if (json_object_get(body, "permissions") == NULL) {
         cf_error_field(err, "permissions", "is required");
-        code = cf_first_failure(code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
+        code = cf_combine(err, code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
     } else {
-        code = cf_first_failure(code,
-                                cf_perms_from_json(json_object_get(body, "permissions"), false, &perms, err));
+        code = cf_combine(err, code,
+                          cf_perms_from_json(json_object_get(body, "permissions"), false, &perms, err));
     }
-    code = cf_first_failure(code, cf_get_string_array(body, "collections", MAX_SCOPE, 64, &collections, err));
+    code = cf_combine(err, code, cf_get_string_array(body, "collections", MAX_SCOPE, 64, &collections, err));
     if (collections != NULL)
-        code = cf_first_failure(code, check_collection_ids(collections, err));
-    code = cf_first_failure(code, cf_get_count(body, "ttl", app->cfg->token_max_ttl, false, &ttl, err));
+        code = cf_combine(err, code, check_collection_ids(collections, err));
+    code = cf_combine(err, code, cf_get_count(body, "ttl", app->cfg->token_max_ttl, false, &ttl, err));
     if (explicit_ttl && ttl < 60) {
         cf_error_field(err, "ttl", "must be at least 60 seconds");
-        code = cf_first_failure(code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
+        code = cf_combine(err, code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
     }
-    code = cf_first_failure(code, cf_get_string(body, "description", 1024, false, &description, err));
-    code = cf_first_failure(code, cf_get_string_array(body, "allowed_ips", 64, 64, &ips, err));
+    code = cf_combine(err, code, cf_get_string(body, "description", 1024, false, &description, err));
+    code = cf_combine(err, code, cf_get_string_array(body, "allowed_ips", 64, 64, &ips, err));
     if (ips != NULL)
-        code = cf_first_failure(code, check_ips(ips, err));
-    code = cf_first_failure(code, cf_get_string_array(body, "allowed_user_agents", 64, 512, &agents, err));
-    code = cf_first_failure(code, cf_get_bool(body, "one_time_upload", &one_time, err));
-    code = cf_first_failure(code, cf_get_string(body, "account_id", 64, minter->admin, &account_id, err));
+        code = cf_combine(err, code, check_ips(ips, err));
+    code = cf_combine(err, code, cf_get_string_array(body, "allowed_user_agents", 64, 512, &agents, err));
+    code = cf_combine(err, code, cf_get_bool(body, "one_time_upload", &one_time, err));
+    code = cf_combine(err, code, cf_get_string(body, "account_id", 64, minter->admin, &account_id, err));
     if (code != CF_OK)
         return code;
     if ((perms & CF_PERM_ACCOUNTS_MANAGE) != 0) {

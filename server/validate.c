@@ -19,6 +19,24 @@ bool cf_id_valid(const char *id)
     return true;
 }
 
+cf_code cf_combine(struct cf_error *err, cf_code so_far, cf_code next)
+{
+    if (so_far == CF_OK || next == so_far)
+        return next;
+    if (next == CF_OK)
+        return so_far;
+    return cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
+}
+
+size_t cf_utf8_length(const char *s)
+{
+    size_t count = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        count += (*p & 0xc0) != 0x80;
+    return count;
+}
+
 static cf_code field_error(struct cf_error *err, const char *key, const char *what)
 {
     cf_error_field(err, key, "%s", what);
@@ -51,12 +69,12 @@ cf_code cf_get_string(const json_t *body, const char *key, size_t max_len, bool 
         return required ? field_error(err, key, "is required") : CF_OK;
     if (!json_is_string(value))
         return field_error(err, key, "must be a string");
-    if (json_string_length(value) > max_len) {
+    if (strlen(json_string_value(value)) != json_string_length(value))
+        return field_error(err, key, "must not contain NUL characters");
+    if (cf_utf8_length(json_string_value(value)) > max_len) {
         cf_error_field(err, key, "must be at most %zu characters", max_len);
         return cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
     }
-    if (strlen(json_string_value(value)) != json_string_length(value))
-        return field_error(err, key, "must not contain NUL characters");
     *out = json_string_value(value);
     return CF_OK;
 }
@@ -114,6 +132,7 @@ cf_code cf_get_string_array(const json_t *body, const char *key, size_t max_item
     size_t i;
     json_t *item;
 
+    *out = NULL;
     if (value == NULL || json_is_null(value))
         return CF_OK;
     if (!json_is_array(value))
@@ -124,8 +143,9 @@ cf_code cf_get_string_array(const json_t *body, const char *key, size_t max_item
     }
     json_array_foreach(value, i, item)
     {
-        if (!json_is_string(item) || json_string_length(item) == 0 || json_string_length(item) > max_len ||
-            strlen(json_string_value(item)) != json_string_length(item)) {
+        if (!json_is_string(item) || json_string_length(item) == 0 ||
+            strlen(json_string_value(item)) != json_string_length(item) ||
+            cf_utf8_length(json_string_value(item)) > max_len) {
             cf_error_field(err, key, "must hold non-empty strings of at most %zu characters", max_len);
             return cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
         }

@@ -15,6 +15,9 @@ bool cf_id_valid(const char *id);
 /* Every key of body must be in allowed (NULL-terminated). */
 cf_code cf_check_known_fields(const json_t *body, const char *const *allowed, struct cf_error *err);
 
+/* The number of characters (UTF-8 code points) in s. */
+size_t cf_utf8_length(const char *s);
+
 /* Reads body[key] when present: a string of at most max_len characters. *out is
  * borrowed from body. required: a missing key is an error. */
 cf_code cf_get_string(const json_t *body, const char *key, size_t max_len, bool required, const char **out,
@@ -26,14 +29,14 @@ cf_code cf_get_count(const json_t *body, const char *key, int64_t max, bool requ
 cf_code cf_get_size(const json_t *body, const char *key, bool required, int64_t *out, struct cf_error *err);
 cf_code cf_get_bool(const json_t *body, const char *key, bool *out, struct cf_error *err);
 /* An array of at most max_items strings of at most max_len characters each;
- * *out is borrowed (NULL when absent). */
+ * *out is borrowed (set to NULL when absent). */
 cf_code cf_get_string_array(const json_t *body, const char *key, size_t max_items, size_t max_len,
                             const json_t **out, struct cf_error *err);
 
-/* The first code of a run of checks: CF_OK stays CF_OK only while all pass. */
-static inline cf_code cf_first_failure(cf_code so_far, cf_code next)
-{
-    return so_far != CF_OK ? so_far : next;
-}
+/* Folds the outcome of one more check into a run of checks, keeping err->code
+ * and the returned code the same: CF_OK while all pass, the failure's own code
+ * when one kind failed, and CF_E_VALIDATION ("some fields are not valid", with
+ * every field listed) when checks failed with different codes. */
+cf_code cf_combine(struct cf_error *err, cf_code so_far, cf_code next);
 
 #endif

@@ -96,8 +96,8 @@ static void test_parse_empty_body(void **state)
     (void)state;
     body = parse_ok("{}", true, &s);
     assert_false(s.has_id || s.has_account_id || s.has_description || s.has_filename || s.has_tags ||
-                 s.has_max_versions || s.has_max_version_size || s.has_max_collection_size || s.has_strategy ||
-                 s.has_retention || s.has_expected_interval);
+                 s.has_max_versions || s.has_max_version_size || s.has_max_collection_size ||
+                 s.has_strategy || s.has_retention || s.has_expected_interval);
     assert_null(s.id);
     assert_null(s.description);
     assert_null(s.filename);
@@ -265,8 +265,8 @@ static void test_parse_description_counts_characters_not_bytes(void **state)
     (void)state;
     cf_error_init(&err);
     if (cf_collection_settings_parse(body, true, &s, &err) != CF_OK)
-        fail_msg("1024 two-byte characters refused: %s", json_string_value(json_object_get(err.fields,
-                                                                                           "description")));
+        fail_msg("1024 two-byte characters refused: %s",
+                 json_string_value(json_object_get(err.fields, "description")));
     assert_string_equal(s.description, text);
     cf_error_dispose(&err);
     json_decref(body);
@@ -275,8 +275,8 @@ static void test_parse_description_counts_characters_not_bytes(void **state)
 
 static void test_parse_filename(void **state)
 {
-    static const char *const refused[] = {"a\"b", "a/b", "a\\b", "a\nb", "a\tb", "a\rb", "a\x1f", "a\x7f",
-                                          "",     ".",   ".."};
+    static const char *const refused[] = {"a\"b",  "a/b",   "a\\b", "a\nb", "a\tb", "a\rb",
+                                          "a\x1f", "a\x7f", "",     ".",    ".."};
     struct cf_collection_settings s;
     char *name255 = repeat("f", 255);
     char *name256 = repeat("f", 256);
@@ -379,10 +379,12 @@ static void test_parse_sizes(void **state)
 static void test_parse_invalid_sizes(void **state)
 {
     static const char *const bodies[] = {
-        "{\"max_version_size\": \"5mb\"}",  "{\"max_version_size\": \"5 MB\"}", "{\"max_version_size\": \"1.5GB\"}",
-        "{\"max_version_size\": \"5B\"}",   "{\"max_version_size\": \"\"}",     "{\"max_version_size\": \"PB\"}",
-        "{\"max_version_size\": -1}",       "{\"max_version_size\": 1.5}",      "{\"max_version_size\": true}",
-        "{\"max_version_size\": [5]}",      "{\"max_version_size\": \"-5MB\"}", "{\"max_version_size\": \"9999999TB\"}",
+        "{\"max_version_size\": \"5mb\"}",   "{\"max_version_size\": \"5 MB\"}",
+        "{\"max_version_size\": \"1.5GB\"}", "{\"max_version_size\": \"5B\"}",
+        "{\"max_version_size\": \"\"}",      "{\"max_version_size\": \"PB\"}",
+        "{\"max_version_size\": -1}",        "{\"max_version_size\": 1.5}",
+        "{\"max_version_size\": true}",      "{\"max_version_size\": [5]}",
+        "{\"max_version_size\": \"-5MB\"}",  "{\"max_version_size\": \"9999999TB\"}",
         "{\"max_version_size\": \"5MB \"}",
     };
     struct cf_collection_settings s;
@@ -523,11 +525,16 @@ static void test_parse_retention(void **state)
                "knows only keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly and keep_yearly");
     expect_bad("{\"retention\": {\"Keep_last\": 1}}", true, CF_E_VALIDATION, "retention", "knows only");
     expect_bad("{\"retention\": {\"keep_last\": -1}}", true, CF_E_VALIDATION, "retention", FIELD_MSG_COUNTS);
-    expect_bad("{\"retention\": {\"keep_last\": 100001}}", true, CF_E_VALIDATION, "retention", FIELD_MSG_COUNTS);
-    expect_bad("{\"retention\": {\"keep_daily\": 1.5}}", true, CF_E_VALIDATION, "retention", FIELD_MSG_COUNTS);
-    expect_bad("{\"retention\": {\"keep_daily\": \"7\"}}", true, CF_E_VALIDATION, "retention", FIELD_MSG_COUNTS);
-    expect_bad("{\"retention\": {\"keep_daily\": null}}", true, CF_E_VALIDATION, "retention", FIELD_MSG_COUNTS);
-    expect_bad("{\"retention\": [1, 2]}", true, CF_E_VALIDATION, "retention", "must be an object of keep_* counts");
+    expect_bad("{\"retention\": {\"keep_last\": 100001}}", true, CF_E_VALIDATION, "retention",
+               FIELD_MSG_COUNTS);
+    expect_bad("{\"retention\": {\"keep_daily\": 1.5}}", true, CF_E_VALIDATION, "retention",
+               FIELD_MSG_COUNTS);
+    expect_bad("{\"retention\": {\"keep_daily\": \"7\"}}", true, CF_E_VALIDATION, "retention",
+               FIELD_MSG_COUNTS);
+    expect_bad("{\"retention\": {\"keep_daily\": null}}", true, CF_E_VALIDATION, "retention",
+               FIELD_MSG_COUNTS);
+    expect_bad("{\"retention\": [1, 2]}", true, CF_E_VALIDATION, "retention",
+               "must be an object of keep_* counts");
     expect_bad("{\"retention\": 7}", true, CF_E_VALIDATION, "retention", "must be an object");
 }
 
@@ -717,16 +724,19 @@ static void test_check_from_parsed_body(void **state)
     json_t *body;
 
     (void)state;
-    body = parse_ok("{\"max_versions\": 10, \"max_version_size\": \"100MB\", \"max_collection_size\": \"1GB\"}",
-                    true, &s);
+    body =
+        parse_ok("{\"max_versions\": 10, \"max_version_size\": \"100MB\", \"max_collection_size\": \"1GB\"}",
+                 true, &s);
     check_ok(&s);
     json_decref(body);
-    body = parse_ok("{\"max_versions\": 11, \"max_version_size\": \"100MB\", \"max_collection_size\": \"1GB\"}",
-                    true, &s);
+    body =
+        parse_ok("{\"max_versions\": 11, \"max_version_size\": \"100MB\", \"max_collection_size\": \"1GB\"}",
+                 true, &s);
     check_bad(&s, "max_collection_size", "must hold max_versions versions");
     json_decref(body);
-    body = parse_ok("{\"max_version_size\": \"2GB\", \"max_collection_size\": \"1GB\", \"strategy\": \"retention\"}",
-                    true, &s);
+    body = parse_ok(
+        "{\"max_version_size\": \"2GB\", \"max_collection_size\": \"1GB\", \"strategy\": \"retention\"}",
+        true, &s);
     cf_error_init(&err);
     assert_int_equal(cf_collection_settings_check(&s, &err), CF_E_VALIDATION);
     /* Both broken rules are reported. */
@@ -742,11 +752,12 @@ static void test_merge_keeps_stored_values(void **state)
     json_t *stored, *edit;
 
     (void)state;
-    stored = parse_ok("{\"id\": \"c1\", \"account_id\": \"acme\", \"description\": \"old\", \"filename\": \"db.sql\","
-                      " \"tags\": [\"a\"], \"max_versions\": 5, \"max_version_size\": 100,"
-                      " \"max_collection_size\": 1000, \"strategy\": \"retention\","
-                      " \"retention\": {\"keep_daily\": 7}, \"expected_interval\": 3600}",
-                      true, &current);
+    stored = parse_ok(
+        "{\"id\": \"c1\", \"account_id\": \"acme\", \"description\": \"old\", \"filename\": \"db.sql\","
+        " \"tags\": [\"a\"], \"max_versions\": 5, \"max_version_size\": 100,"
+        " \"max_collection_size\": 1000, \"strategy\": \"retention\","
+        " \"retention\": {\"keep_daily\": 7}, \"expected_interval\": 3600}",
+        true, &current);
     edit = parse_ok("{\"description\": \"new\", \"max_versions\": 8}", false, &next);
     cf_collection_settings_merge(&next, &current);
     assert_string_equal(next.description, "new");
