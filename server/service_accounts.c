@@ -48,11 +48,17 @@ static cf_code read_account(const json_t *body, bool create, struct account_inpu
     in->storage_quota = 0;
     in->max_collections = 0;
     in->active = true;
-    in->has_quota = json_object_get(body, "storage_quota") != NULL;
-    in->has_max = json_object_get(body, "max_collections") != NULL;
-    in->has_active = json_object_get(body, "active") != NULL;
+    /* null means "leave as it is", like an absent field. */
+    in->has_quota =
+        !json_is_null(json_object_get(body, "storage_quota")) && json_object_get(body, "storage_quota");
+    in->has_max =
+        !json_is_null(json_object_get(body, "max_collections")) && json_object_get(body, "max_collections");
+    in->has_active = !json_is_null(json_object_get(body, "active")) && json_object_get(body, "active");
     code = cf_combine(err, code, cf_get_string(body, "id", 64, false, &in->id, err));
-    if (in->id != NULL && !cf_id_valid(in->id)) {
+    if (in->id != NULL && strcmp(in->id, "system") == 0) {
+        cf_error_field(err, "id", "\"system\" is reserved for the administrator");
+        code = cf_combine(err, code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
+    } else if (in->id != NULL && !cf_id_valid(in->id)) {
         cf_error_field(err, "id", "must match ^[A-Za-z0-9][A-Za-z0-9-]{0,63}$");
         code = cf_combine(err, code, cf_fail(err, CF_E_VALIDATION, "some fields are not valid"));
     }

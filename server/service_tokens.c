@@ -175,12 +175,6 @@ cf_code cf_token_mint(struct cf_app *app, const struct cf_principal *minter, con
     code = cf_combine(err, code, cf_get_string(body, "account_id", 64, minter->admin, &account_id, err));
     if (code != CF_OK)
         return code;
-    if ((perms & CF_PERM_ACCOUNTS_MANAGE) != 0) {
-        cf_error_field(err, "permissions",
-                       "accounts.manage belongs to administrator tokens only "
-                       "(cofferd token create --admin)");
-        return cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
-    }
 
     if (!minter->admin) {
         if (account_id != NULL && strcmp(account_id, minter->account_id) != 0)
@@ -197,6 +191,13 @@ cf_code cf_token_mint(struct cf_app *app, const struct cf_principal *minter, con
     } else {
         PGresult *res = NULL;
         const char *params[] = {account_id};
+
+        if ((perms & CF_PERM_ACCOUNTS_MANAGE) != 0) {
+            cf_error_field(
+                err, "permissions",
+                "accounts.manage belongs to administrator tokens only (cofferd token create --admin)");
+            return cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
+        }
         code = cf_db_run(app->pool, &stmt_token_account_exists, params, 1, &res, err);
         if (code == CF_OK && PQntuples(res) == 0) {
             cf_error_field(err, "account_id", "no such account");

@@ -93,17 +93,47 @@ static void commit_state_from_row(PGresult *res, int first, struct cf_commit_sta
     s->account_size = strtoll(PQgetvalue(res, 0, first + 7), NULL, 10);
 }
 
+/* What rotation would delete to make room for one more version: how many of
+ * the oldest versions, their total size, and the number of the newest of them
+ * (last[24], "" when none). */
+static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const struct cf_commit_state *state,
+                             int64_t *rotated_size, char last[24], struct cf_error *err)
+{
+    PGresult *res = NULL;
+    char count[24];
+    int64_t rotate = cf_rotation_count(state);
+    const char *params[] = {collection_id, count};
+    cf_code code;
+
+    *rotated_size = 0;
+    last[0] = '\0';
+    if (rotate == 0)
+        return CF_OK;
+    snprintf(count, sizeof(count), "%lld", (long long)rotate);
+    code = cf_db_query(db, &stmt_commit_rotation_size, params, 2, &res, err);
+    if (code == CF_OK) {
+        *rotated_size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(last, 24, "%s", PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return code;
+}
+
 cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
                         const struct cf_upload_request *request, struct cf_upload **out, struct cf_error *err)
 {
     struct cf_upload *up = NULL;
     struct cf_commit_state state;
+    struct cf_db *db = NULL;
     PGresult *res = NULL;
+    int64_t rotated_size = 0;
+    char last[24];
     cf_code code;
 
-    {
+    code = cf_db_acquire(app->pool, &db, err);
+    if (code == CF_OK) {
         const char *params[] = {request->collection_id};
-        code = cf_db_run(app->pool, &stmt_upload_collection, params, 1, &res, err);
+        code = cf_db_query(db, &stmt_upload_collection, params, 1, &res, err);
     }
     if (code != CF_OK)
         goto out;
@@ -116,12 +146,14 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
         code = cf_fail(err, CF_E_EMPTY_BODY, "the upload is empty");
         goto out;
     }
-    /* Refuse before reading a byte what the declared length already breaks.
-     * Rotation is not known yet, so only the rules it cannot change. */
+    /* Refuse before reading a byte what the declared length already breaks,
+     * counting what rotation would free as things stand now. The commit checks
+     * again under locks, on the real size. */
     commit_state_from_row(res, 1, &state);
-    state.max_collection_size = 0;
-    state.account_quota = 0;
-    code = cf_limits_check(&state, request->declared_length > 0 ? request->declared_length : 0, 0, err);
+    code = rotation_plan(db, request->collection_id, &state, &rotated_size, last, err);
+    if (code == CF_OK)
+        code = cf_limits_check(&state, request->declared_length > 0 ? request->declared_length : 0,
+                               rotated_size, err);
     if (code != CF_OK)
         goto out;
 
@@ -148,7 +180,7 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     {
         /* Recorded before any byte is stored, so that a crash leaves a trace for the clean-up. */
         const char *params[] = {up->key, up->collection_id, app->instance_id};
-        code = cf_db_run(app->pool, &stmt_pending_insert, params, 3, NULL, err);
+        code = cf_db_query(db, &stmt_pending_insert, params, 3, NULL, err);
     }
     if (code != CF_OK)
         goto out;
@@ -156,6 +188,7 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     code = cf_store_writer_new(app->store, up->key, &up->writer, err);
 out:
     PQclear(res);
+    cf_db_release(db);
     if (code != CF_OK) {
         cf_upload_free(up);
         up = NULL;
@@ -205,8 +238,8 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
 {
     struct cf_commit_state state;
     PGresult *res = NULL;
-    char size_text[24], stored_text[24], count_text[24], last_text[24], template_name[256];
-    int64_t rotate = 0, rotated_size = 0;
+    char size_text[24], stored_text[24], last_text[24], template_name[256];
+    int64_t rotated_size = 0;
     cf_code code = cf_db_begin(db, err);
 
     if (code != CF_OK)
@@ -226,22 +259,12 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
     PQclear(res);
     res = NULL;
 
-    rotate = cf_rotation_count(&state);
-    if (rotate > 0) {
-        snprintf(count_text, sizeof(count_text), "%lld", (long long)rotate);
-        const char *params[] = {up->collection_id, count_text};
-        code = cf_db_query(db, &stmt_commit_rotation_size, params, 2, &res, err);
-        if (code != CF_OK)
-            goto out;
-        rotated_size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        snprintf(last_text, sizeof(last_text), "%s", PQgetvalue(res, 0, 1));
-        PQclear(res);
-        res = NULL;
-    }
-    code = cf_limits_check(&state, up->size, rotated_size, err);
+    code = rotation_plan(db, up->collection_id, &state, &rotated_size, last_text, err);
+    if (code == CF_OK)
+        code = cf_limits_check(&state, up->size, rotated_size, err);
     if (code != CF_OK)
         goto out;
-    if (rotate > 0) {
+    if (last_text[0] != '\0') {
         const char *params[] = {up->collection_id, last_text};
         code = cf_db_query(db, &stmt_commit_rotate, params, 2, doomed, err);
         if (code != CF_OK)

@@ -171,7 +171,18 @@ api POST "$C/db/versions" -H 'Content-Length: 0'
 expect 400 empty_body "empty upload"
 api POST "$C/db/versions" -H 'Content-Length: 2000000' -H 'Expect: 100-continue' --data-binary @"$ITEST_DIR/v2"
 expect 413 version_too_large "declared length over max_version_size"
-head -c 1200000 /dev/zero | api POST "$C/db/versions" -H 'Transfer-Encoding: chunked' --data-binary @-
+api POST "$C" -d '{"id": "small", "max_collection_size": "1MB", "strategy": "alert_when_too_many_versions"}'
+expect 201 "a small collection"
+api POST "$C/small/versions" -H 'Content-Length: 2000000' -H 'Expect: 100-continue' --data-binary @"$ITEST_DIR/v2" \
+    --max-time 10
+expect 413 collection_full "declared length over max_collection_size, refused before the body"
+api POST "$C/logs/versions" -H 'Content-Length: 20000000' -H 'Expect: 100-continue' --data-binary @"$ITEST_DIR/v2" \
+    --max-time 10
+expect 507 account_quota_exceeded "declared length over the account's quota, refused before the body"
+api DELETE "$C/small"
+expect 204 "delete the small collection"
+head -c 1200000 /dev/zero >"$ITEST_DIR/too-big"
+api POST "$C/db/versions" -H 'Transfer-Encoding: chunked' --data-binary @"$ITEST_DIR/too-big"
 expect 413 version_too_large "chunked body over max_version_size"
 api POST "$C/db/versions" --data-binary @"$ITEST_DIR/v2" -H "X-Internal-Filename: /etc/shadow"
 expect 403 untrusted_internal_filename "X-Internal-Filename from a client"
