@@ -7,6 +7,7 @@
 #include "config.h"
 #include "db_pool.h"
 #include "jwt.h"
+#include "rate_limit.h"
 #include "store.h"
 #include "token_cache.h"
 
@@ -16,7 +17,8 @@ struct cf_app {
     struct cf_store *store;
     struct cf_jwt_keys keys;
     struct cf_token_cache *token_cache; /* NULL: every check reads the database */
-    char instance_id[37];               /* random per process: owns this process's pending uploads */
+    struct cf_rate_limit *auth_failures;
+    char instance_id[37]; /* random per process: owns this process's pending uploads */
 };
 
 /* Loads the token keys named by the configuration into app->keys. */

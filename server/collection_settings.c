@@ -100,7 +100,10 @@ cf_code cf_collection_settings_parse(const json_t *body, bool create, struct cf_
         if (!known)
             code = invalid(err, key, "unknown field");
     }
-#define PRESENT(name) (out->has_##name = json_object_get(body, #name) != NULL)
+    /* null leaves a field as it is, except where null is a value of its own
+     * (retention and expected_interval: none). */
+#define PRESENT(name)                                                                                        \
+    (out->has_##name = !json_is_null(json_object_get(body, #name)) && json_object_get(body, #name))
     PRESENT(id);
     PRESENT(account_id);
     PRESENT(description);
@@ -110,9 +113,9 @@ cf_code cf_collection_settings_parse(const json_t *body, bool create, struct cf_
     PRESENT(max_version_size);
     PRESENT(max_collection_size);
     PRESENT(strategy);
-    PRESENT(retention);
-    PRESENT(expected_interval);
 #undef PRESENT
+    out->has_retention = json_object_get(body, "retention") != NULL;
+    out->has_expected_interval = json_object_get(body, "expected_interval") != NULL;
 
     code = cf_combine(err, code, cf_get_string(body, "id", 64, false, &out->id, err));
     if (out->id != NULL && !cf_id_valid(out->id))

@@ -39,6 +39,8 @@ struct cf_config {
     char *jwt_public_key_file;
     int64_t token_default_ttl;
     int64_t token_max_ttl;
+    int64_t auth_failure_limit;
+    int64_t auth_failure_window;
     /* monitoring */
     char *health_code;
     char *metrics_code;

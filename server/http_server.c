@@ -90,10 +90,23 @@ static bool request_admit(struct cf_request *req)
     code =
         cf_auth_authenticate(req->app, cf_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION), req->client_ip,
                              cf_request_header(req, MHD_HTTP_HEADER_USER_AGENT), &req->principal, &err);
-    if (code != CF_OK) {
-        cf_reply_error(req, &err);
-        if (cf_code_http_status(code) == 401)
+    if (code != CF_OK && cf_code_http_status(code) == 401) {
+        int retry_after = cf_rate_limit_failure(req->app->auth_failures, req->client_ip, (int64_t)time(NULL));
+        if (retry_after > 0) {
+            char seconds[16];
+            cf_fail(&err, CF_E_RATE_LIMITED, "too many failed authentications from %s; retry in %d seconds",
+                    req->client_ip, retry_after);
+            cf_reply_error(req, &err);
+            snprintf(seconds, sizeof(seconds), "%d", retry_after);
+            MHD_add_response_header(req->response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+        } else {
+            cf_reply_error(req, &err);
             MHD_add_response_header(req->response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        }
+    } else if (code != CF_OK) {
+        cf_reply_error(req, &err);
+    }
+    if (code != CF_OK) {
         cf_error_dispose(&err);
         return false;
     }

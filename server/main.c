@@ -76,6 +76,7 @@ static cf_code app_open(struct cf_app *app, const struct cf_config *cfg, int poo
 static void app_close(struct cf_app *app)
 {
     cf_token_cache_stop(app->token_cache);
+    cf_rate_limit_free(app->auth_failures);
     cf_store_free(app->store);
     cf_db_pool_free(app->pool);
     cf_jwt_keys_dispose(&app->keys);
@@ -219,6 +220,11 @@ static int run_serve(const struct cf_config *cfg)
         code = cf_store_fs_open(cfg->storage_path, &app.store, &err);
     if (code == CF_OK)
         code = cf_token_cache_start(app.pool, &app.token_cache, &err);
+    if (code == CF_OK) {
+        app.auth_failures = cf_rate_limit_new((int)cfg->auth_failure_limit, (int)cfg->auth_failure_window);
+        if (app.auth_failures == NULL)
+            code = cf_fail(&err, CF_E_NOMEM, "out of memory");
+    }
     if (code == CF_OK && cf_cleanup_pass(&app, cfg->stale_upload_timeout, &stats, &err) != CF_OK)
         cf_log(CF_LOG_WARN, "start-up clean-up failed (will retry): %s", err.message);
     if (code == CF_OK)
