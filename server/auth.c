@@ -152,16 +152,23 @@ cf_code cf_auth_authenticate(struct cf_app *app, const char *authorization, cons
     token = authorization + 7;
     while (*token == ' ')
         token++;
-    code = cf_jwt_verify(&app->keys, token, (int64_t)time(NULL), &claims, err);
-    if (code != CF_OK)
-        return code;
+    if (strnlen(token, CF_JWT_TOKEN_MAX + 1) > CF_JWT_TOKEN_MAX)
+        return cf_fail(err, CF_E_INVALID_TOKEN, "the token is longer than %d bytes", CF_JWT_TOKEN_MAX);
 
     epoch = cf_token_cache_epoch(app->token_cache);
-    if (!cf_token_cache_get(app->token_cache, claims.jti, &rec, &touch_due)) {
-        code = fetch_record(app, claims.jti, &rec, &touch_due, err);
+    if (cf_token_cache_get(app->token_cache, token, &claims, &rec, &touch_due)) {
+        /* Verified before; only its own expiry can have changed its verdict. */
+        if (claims.exp <= (int64_t)time(NULL)) {
+            cf_token_record_dispose(&rec);
+            return cf_fail(err, CF_E_TOKEN_EXPIRED, "this token has expired");
+        }
+    } else {
+        code = cf_jwt_verify(&app->keys, token, (int64_t)time(NULL), &claims, err);
+        if (code == CF_OK)
+            code = fetch_record(app, claims.jti, &rec, &touch_due, err);
         if (code != CF_OK)
             return code;
-        cf_token_cache_put(app->token_cache, claims.jti, &rec, epoch);
+        cf_token_cache_put(app->token_cache, token, &claims, &rec, epoch);
     }
     code = admit(&rec, &claims, client_ip, user_agent, out, err);
     cf_token_record_dispose(&rec);

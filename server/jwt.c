@@ -13,7 +13,6 @@
 #include <string.h>
 
 /* Bounds on what arrives over the network, checked before any decoding. */
-#define TOKEN_MAX        8192
 #define HEADER_JSON_MAX  512
 #define HS256_SECRET_MIN 32
 #define KEY_MAX          (64 * 1024)
@@ -411,9 +410,9 @@ cf_code cf_jwt_verify(const struct cf_jwt_keys *keys, const char *token, int64_t
         code = cf_fail(err, CF_E_INVALID_TOKEN, "the token is empty");
         goto out;
     }
-    len = strnlen(token, TOKEN_MAX + 1);
-    if (len > TOKEN_MAX) {
-        code = cf_fail(err, CF_E_INVALID_TOKEN, "the token is longer than %d bytes", TOKEN_MAX);
+    len = strnlen(token, CF_JWT_TOKEN_MAX + 1);
+    if (len > CF_JWT_TOKEN_MAX) {
+        code = cf_fail(err, CF_E_INVALID_TOKEN, "the token is longer than %d bytes", CF_JWT_TOKEN_MAX);
         goto out;
     }
     /* Shape: three base64url parts separated by exactly two dots. */

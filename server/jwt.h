@@ -22,6 +22,9 @@ struct cf_jwt_keys {
     size_t verify_key_len;
 };
 
+/* The longest token text accepted, checked before any decoding. */
+#define CF_JWT_TOKEN_MAX 8192
+
 #define CF_JWT_SUB_MAX 64
 #define CF_JWT_JTI_MAX 36
 

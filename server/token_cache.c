@@ -2,6 +2,8 @@
 
 #include "common/log.h"
 
+#include <openssl/crypto.h>
+
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -12,7 +14,9 @@
 
 struct entry {
     struct entry *next;
-    char jti[37];
+    char *token; /* owned: the whole token text */
+    size_t token_len;
+    struct cf_jwt_claims claims;
     struct cf_token_record rec;
     time_t fetched_at;
     time_t touched_at; /* when this instance last wrote last_used_at */
@@ -53,13 +57,26 @@ cf_code cf_token_record_copy(struct cf_token_record *dst, const struct cf_token_
     return CF_OK;
 }
 
-static unsigned bucket_of(const char *jti)
+static unsigned bucket_of(const char *token)
 {
     unsigned h = 2166136261u;
 
-    for (const unsigned char *p = (const unsigned char *)jti; *p != '\0'; p++)
+    for (const unsigned char *p = (const unsigned char *)token; *p != '\0'; p++)
         h = (h ^ *p) * 16777619u;
     return h % BUCKETS;
+}
+
+static void entry_free(struct entry *e)
+{
+    cf_token_record_dispose(&e->rec);
+    free(e->token);
+    free(e);
+}
+
+/* Whether e is for token; constant time in the token's contents. */
+static bool entry_is(const struct entry *e, const char *token, size_t len)
+{
+    return e->token_len == len && CRYPTO_memcmp(e->token, token, len) == 0;
 }
 
 /* Caller holds the mutex. */
@@ -69,8 +86,7 @@ static void clear_locked(struct cf_token_cache *cache)
         struct entry *e = cache->buckets[i];
         while (e != NULL) {
             struct entry *next = e->next;
-            cf_token_record_dispose(&e->rec);
-            free(e);
+            entry_free(e);
             e = next;
         }
         cache->buckets[i] = NULL;
@@ -109,20 +125,23 @@ uint64_t cf_token_cache_epoch(struct cf_token_cache *cache)
     return epoch;
 }
 
-bool cf_token_cache_get(struct cf_token_cache *cache, const char *jti, struct cf_token_record *out,
-                        bool *touch_due)
+bool cf_token_cache_get(struct cf_token_cache *cache, const char *token, struct cf_jwt_claims *claims,
+                        struct cf_token_record *rec, bool *touch_due)
 {
     time_t now = time(NULL);
+    size_t len;
     bool found = false;
 
     if (cache == NULL)
         return false;
+    len = strlen(token);
     pthread_mutex_lock(&cache->mutex);
     if (cache->listening) {
-        for (struct entry *e = cache->buckets[bucket_of(jti)]; e != NULL; e = e->next) {
-            if (strcmp(e->jti, jti) != 0 || now - e->fetched_at >= CF_TOKEN_CACHE_MAX_AGE)
+        for (struct entry *e = cache->buckets[bucket_of(token)]; e != NULL; e = e->next) {
+            if (!entry_is(e, token, len) || now - e->fetched_at >= CF_TOKEN_CACHE_MAX_AGE)
                 continue;
-            found = cf_token_record_copy(out, &e->rec) == CF_OK;
+            found = cf_token_record_copy(rec, &e->rec) == CF_OK;
+            *claims = e->claims;
             *touch_due = now - e->touched_at >= 60;
             if (*touch_due)
                 e->touched_at = now;
@@ -133,38 +152,41 @@ bool cf_token_cache_get(struct cf_token_cache *cache, const char *jti, struct cf
     return found;
 }
 
-void cf_token_cache_put(struct cf_token_cache *cache, const char *jti, const struct cf_token_record *rec,
-                        uint64_t epoch)
+void cf_token_cache_put(struct cf_token_cache *cache, const char *token, const struct cf_jwt_claims *claims,
+                        const struct cf_token_record *rec, uint64_t epoch)
 {
     struct entry *e;
     unsigned b;
 
-    if (cache == NULL || strlen(jti) >= sizeof(e->jti))
+    if (cache == NULL)
         return;
     e = calloc(1, sizeof(*e));
-    if (e == NULL || cf_token_record_copy(&e->rec, rec) != CF_OK) {
+    if (e == NULL)
+        return;
+    e->token = strdup(token);
+    if (e->token == NULL || cf_token_record_copy(&e->rec, rec) != CF_OK) {
+        free(e->token);
         free(e);
         return;
     }
-    memcpy(e->jti, jti, strlen(jti) + 1);
+    e->token_len = strlen(token);
+    e->claims = *claims;
     e->fetched_at = e->touched_at = time(NULL);
-    b = bucket_of(jti);
+    b = bucket_of(token);
     pthread_mutex_lock(&cache->mutex);
     if (!cache->listening || cache->epoch != epoch) {
         /* An invalidation may have passed while this row was being read. */
         pthread_mutex_unlock(&cache->mutex);
-        cf_token_record_dispose(&e->rec);
-        free(e);
+        entry_free(e);
         return;
     }
     if (cache->count >= CF_TOKEN_CACHE_MAX_ENTRIES)
         clear_locked(cache);
     for (struct entry **p = &cache->buckets[b]; *p != NULL; p = &(*p)->next) {
-        if (strcmp((*p)->jti, jti) == 0) {
+        if (entry_is(*p, token, e->token_len)) {
             struct entry *old = *p;
             *p = old->next;
-            cf_token_record_dispose(&old->rec);
-            free(old);
+            entry_free(old);
             cache->count--;
             break;
         }

@@ -1,5 +1,9 @@
-/* A per-instance cache of token rows, so that a request's token check usually
- * costs no database round trip.
+/* A per-instance cache of token checks, so that a request's token check
+ * usually costs neither a database round trip nor a signature check.
+ *
+ * Entries are keyed by the whole token text: a hit means this very string was
+ * verified before (its signature cannot have changed), so only the time-bound
+ * checks and the database row's verdict, both kept in the entry, remain.
  *
  * Correctness rests on invalidation, not on expiry: a LISTEN connection hears
  * every change that can make a token refuse (migration 002's triggers on
@@ -14,6 +18,7 @@
 
 #include "common/error.h"
 #include "db_pool.h"
+#include "jwt.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,15 +54,17 @@ void cf_token_cache_stop(struct cf_token_cache *cache);
 
 /* The epoch to pass to cf_token_cache_put for a row read after this call. */
 uint64_t cf_token_cache_epoch(struct cf_token_cache *cache);
-/* Copies a fresh entry for jti into out (caller disposes). *touch_due is set
- * when this instance last recorded the token's use more than a minute ago (and
- * is then reset, so one caller writes it). False on a miss, when cache is NULL,
- * or while the listener is down. */
-bool cf_token_cache_get(struct cf_token_cache *cache, const char *jti, struct cf_token_record *out,
-                        bool *touch_due);
-/* Stores a copy of rec unless an invalidation happened since epoch. */
-void cf_token_cache_put(struct cf_token_cache *cache, const char *jti, const struct cf_token_record *rec,
-                        uint64_t epoch);
+/* For a token text verified before: copies its claims and row into claims and
+ * rec (caller disposes rec). *touch_due is set when this instance last
+ * recorded the token's use more than a minute ago (and is then reset, so one
+ * caller writes it). False on a miss, when cache is NULL, or while the
+ * listener is down. Tokens are compared in constant time. */
+bool cf_token_cache_get(struct cf_token_cache *cache, const char *token, struct cf_jwt_claims *claims,
+                        struct cf_token_record *rec, bool *touch_due);
+/* Stores a verified token's claims and row unless an invalidation happened
+ * since epoch. */
+void cf_token_cache_put(struct cf_token_cache *cache, const char *token, const struct cf_jwt_claims *claims,
+                        const struct cf_token_record *rec, uint64_t epoch);
 /* Forgets everything; called after this instance changed a token or account. NULL is a no-op. */
 void cf_token_cache_flush(struct cf_token_cache *cache);
 
