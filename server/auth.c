@@ -130,6 +130,7 @@ static cf_code admit(const struct cf_token_record *rec, const struct cf_jwt_clai
         out->collections = json_array();
     out->expires_at = rec->expires_at;
     out->one_time_upload = rec->one_time_upload;
+    snprintf(out->client_ip, sizeof(out->client_ip), "%s", client_ip);
 out:
     json_decref(ips);
     json_decref(agents);

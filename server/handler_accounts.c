@@ -12,7 +12,7 @@ void cf_h_account_create(struct cf_request *req)
     cf_error_init(&err);
     code = cf_request_json(req, &body, &err);
     if (code == CF_OK)
-        code = cf_account_create(req->app, body, &account, &err);
+        code = cf_account_create(req->app, &req->principal, body, &account, &err);
     cf_reply_outcome(req, code, 201, "account", account, &err);
     json_decref(body);
 }
@@ -48,7 +48,7 @@ void cf_h_account_update(struct cf_request *req)
     cf_error_init(&err);
     code = cf_request_json(req, &body, &err);
     if (code == CF_OK)
-        code = cf_account_update(req->app, req->params[0], body, &account, &err);
+        code = cf_account_update(req->app, &req->principal, req->params[0], body, &account, &err);
     cf_reply_outcome(req, code, 200, "account", account, &err);
     json_decref(body);
 }
@@ -59,6 +59,6 @@ void cf_h_account_delete(struct cf_request *req)
     cf_code code;
 
     cf_error_init(&err);
-    code = cf_account_delete(req->app, req->params[0], &err);
+    code = cf_account_delete(req->app, &req->principal, req->params[0], &err);
     cf_reply_outcome(req, code, 204, NULL, NULL, &err);
 }

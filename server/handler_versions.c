@@ -133,6 +133,8 @@ static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
     ssize_t got;
 
     (void)pos;
+    if (stream == NULL)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     cf_error_init(&err);
     got = cf_version_stream_read(stream, buf, max, &err);
     if (got < 0) {
@@ -202,7 +204,9 @@ void cf_h_version_download(struct cf_request *req)
     } else {
         status = 206;
     }
-    code = cf_version_stream_open(req->app, &v, stored, start, length, &stream, &err);
+    /* A HEAD reads nothing: its response only says how long the body would be. */
+    if (strcmp(req->method, "HEAD") != 0)
+        code = cf_version_stream_open(req->app, &req->principal, &v, stored, start, length, &stream, &err);
     if (code != CF_OK) {
         cf_reply_outcome(req, code, 200, NULL, NULL, &err);
         return;

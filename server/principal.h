@@ -17,6 +17,7 @@ struct cf_principal {
     json_t *collections; /* owned array of ids; empty = every collection of the account */
     int64_t expires_at;  /* Unix seconds */
     bool one_time_upload;
+    char client_ip[64]; /* where the request came from, for the audit log */
 };
 
 void cf_principal_init(struct cf_principal *p);

@@ -1,5 +1,6 @@
 #include "service_accounts.h"
 
+#include "audit.h"
 #include "validate.h"
 #include "version_ref.h"
 
@@ -78,7 +79,8 @@ static cf_code read_account(const json_t *body, bool create, struct account_inpu
     return code;
 }
 
-cf_code cf_account_create(struct cf_app *app, const json_t *body, json_t **out, struct cf_error *err)
+cf_code cf_account_create(struct cf_app *app, const struct cf_principal *p, const json_t *body, json_t **out,
+                          struct cf_error *err)
 {
     struct account_input in;
     char generated[37], quota[24], max[24];
@@ -99,6 +101,8 @@ cf_code cf_account_create(struct cf_app *app, const json_t *body, json_t **out, 
         code = cf_fail(err, CF_E_ACCOUNT_EXISTS, "an account with id \"%s\" already exists", in.id);
     if (code == CF_OK)
         code = cf_db_json_cell(res, "account", out, err);
+    if (code == CF_OK)
+        cf_audit(app, p, "account.create", in.id);
     PQclear(res);
     return code;
 }
@@ -126,8 +130,8 @@ cf_code cf_account_get(struct cf_app *app, const char *id, json_t **out, struct 
     return code;
 }
 
-cf_code cf_account_update(struct cf_app *app, const char *id, const json_t *body, json_t **out,
-                          struct cf_error *err)
+cf_code cf_account_update(struct cf_app *app, const struct cf_principal *p, const char *id,
+                          const json_t *body, json_t **out, struct cf_error *err)
 {
     struct account_input in;
     char quota[24], max[24];
@@ -174,15 +178,18 @@ cf_code cf_account_update(struct cf_app *app, const char *id, const json_t *body
     if (code == CF_OK)
         code = cf_db_commit(db, err);
     /* An account made inactive refuses its tokens from the next request on. */
-    if (code == CF_OK)
+    if (code == CF_OK) {
         cf_token_cache_flush(app->token_cache);
+        cf_audit(app, p, "account.update", id);
+    }
 out:
     PQclear(res);
     cf_db_release(db);
     return code;
 }
 
-cf_code cf_account_delete(struct cf_app *app, const char *id, struct cf_error *err)
+cf_code cf_account_delete(struct cf_app *app, const struct cf_principal *p, const char *id,
+                          struct cf_error *err)
 {
     struct cf_db *db = NULL;
     PGresult *res = NULL;
@@ -202,8 +209,10 @@ cf_code cf_account_delete(struct cf_app *app, const char *id, struct cf_error *e
     code = cf_db_query(db, &stmt_account_delete, params, 1, &res, err);
     if (code == CF_OK && strcmp(PQcmdTuples(res), "0") == 0)
         code = cf_fail(err, CF_E_NOT_FOUND, "no such account");
-    if (code == CF_OK)
+    if (code == CF_OK) {
         cf_token_cache_flush(app->token_cache);
+        cf_audit(app, p, "account.delete", id);
+    }
     /* A collection created between the check and the delete makes the foreign key refuse. */
     if (code == CF_E_INTERNAL && strcmp(cf_db_last_sqlstate(db), "23503") == 0)
         code = cf_fail(err, CF_E_ACCOUNT_NOT_EMPTY, "delete the account's collections first");

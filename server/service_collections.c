@@ -1,5 +1,6 @@
 #include "service_collections.h"
 
+#include "audit.h"
 #include "cleanup.h"
 #include "collection_settings.h"
 #include "common/buf.h"
@@ -192,6 +193,8 @@ cf_code cf_collection_create(struct cf_app *app, const struct cf_principal *p, c
         code = cf_db_json_cell(res, "collection", out, err);
     if (code == CF_OK)
         code = cf_db_commit(db, err);
+    if (code == CF_OK)
+        cf_audit(app, p, "collection.create", s.id);
     if (code != CF_OK) {
         json_decref(*out);
         *out = NULL;
@@ -288,6 +291,26 @@ cf_code cf_collection_get(struct cf_app *app, const struct cf_principal *p, cons
     return code;
 }
 
+/* Leases a connection, opens a transaction and locks the collection's row
+ * (stmt_collection_lock) for an edit or a delete. CF_E_NOT_FOUND for a
+ * collection the principal cannot see. The caller releases *db and clears
+ * *row whatever the outcome. */
+static cf_code lock_visible(struct cf_app *app, const struct cf_principal *p, const char *id,
+                            struct cf_db **db, PGresult **row, struct cf_error *err)
+{
+    const char *params[] = {id};
+    cf_code code = cf_db_acquire(app->pool, db, err);
+
+    if (code == CF_OK)
+        code = cf_db_begin(*db, err);
+    if (code == CF_OK)
+        code = cf_db_query(*db, &stmt_collection_lock, params, 1, row, err);
+    if (code == CF_OK &&
+        (PQntuples(*row) == 0 || !cf_principal_sees_collection(p, PQgetvalue(*row, 0, 0), id)))
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such collection");
+    return code;
+}
+
 /* Reads a stmt_collection_lock row into settings that borrow from res and *tags. */
 static void settings_from_row(PGresult *res, const char *id, json_t **tags, struct cf_collection_settings *s)
 {
@@ -348,22 +371,13 @@ cf_code cf_collection_update(struct cf_app *app, const struct cf_principal *p, c
     json_t *current_tags = NULL;
     struct cf_db *db = NULL;
     PGresult *row = NULL, *res = NULL;
-    const char *params[] = {id};
     cf_code code = cf_collection_settings_parse(body, false, &next, err);
 
     if (code != CF_OK)
         return code;
-    code = cf_db_acquire(app->pool, &db, err);
-    if (code == CF_OK)
-        code = cf_db_begin(db, err);
-    if (code == CF_OK)
-        code = cf_db_query(db, &stmt_collection_lock, params, 1, &row, err);
+    code = lock_visible(app, p, id, &db, &row, err);
     if (code != CF_OK)
         goto out;
-    if (PQntuples(row) == 0 || !cf_principal_sees_collection(p, PQgetvalue(row, 0, 0), id)) {
-        code = cf_fail(err, CF_E_NOT_FOUND, "no such collection");
-        goto out;
-    }
     settings_from_row(row, id, &current_tags, &current);
     if ((next.id != NULL && strcmp(next.id, id) != 0) ||
         (next.account_id != NULL && strcmp(next.account_id, current.account_id) != 0)) {
@@ -401,6 +415,8 @@ cf_code cf_collection_update(struct cf_app *app, const struct cf_principal *p, c
         code = cf_db_json_cell(res, "collection", out, err);
     if (code == CF_OK)
         code = cf_db_commit(db, err);
+    if (code == CF_OK)
+        cf_audit(app, p, "collection.update", id);
 out:
     settings_params_dispose(&sp);
     json_decref(current_tags);
@@ -416,18 +432,10 @@ cf_code cf_collection_delete(struct cf_app *app, const struct cf_principal *p, c
     struct cf_db *db = NULL;
     PGresult *row = NULL, *doomed = NULL;
     const char *params[] = {id};
-    cf_code code = cf_db_acquire(app->pool, &db, err);
+    cf_code code = lock_visible(app, p, id, &db, &row, err);
 
-    if (code == CF_OK)
-        code = cf_db_begin(db, err);
-    if (code == CF_OK)
-        code = cf_db_query(db, &stmt_collection_lock, params, 1, &row, err);
     if (code != CF_OK)
         goto out;
-    if (PQntuples(row) == 0 || !cf_principal_sees_collection(p, PQgetvalue(row, 0, 0), id)) {
-        code = cf_fail(err, CF_E_NOT_FOUND, "no such collection");
-        goto out;
-    }
     if (strcmp(PQgetvalue(row, 0, 10), "0") != 0 && !force) {
         code = cf_fail(err, CF_E_COLLECTION_NOT_EMPTY,
                        "the collection holds %s versions; delete them or pass ?force=true",
@@ -439,8 +447,10 @@ cf_code cf_collection_delete(struct cf_app *app, const struct cf_principal *p, c
         code = cf_db_query(db, &stmt_collection_delete, params, 1, NULL, err);
     if (code == CF_OK)
         code = cf_db_commit(db, err);
-    if (code == CF_OK)
+    if (code == CF_OK) {
         cf_cleanup_remove_doomed(app, db, doomed, 0);
+        cf_audit(app, p, force ? "collection.delete_forced" : "collection.delete", id);
+    }
 out:
     PQclear(row);
     PQclear(doomed);

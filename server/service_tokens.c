@@ -1,5 +1,6 @@
 #include "service_tokens.h"
 
+#include "audit.h"
 #include "cidr.h"
 #include "common/rfc3339.h"
 #include "permissions.h"
@@ -44,10 +45,10 @@ static char *json_text(const json_t *value)
 }
 
 /* Signs a token with a fresh id and records it. */
-static cf_code token_create(struct cf_app *app, const char *account_id, uint32_t perms,
-                            const json_t *collections, const json_t *ips, const json_t *agents, bool one_time,
-                            const char *description, const char *created_by, int64_t expires_at, json_t **out,
-                            struct cf_error *err)
+static cf_code token_create(struct cf_app *app, const struct cf_principal *minter, const char *account_id,
+                            uint32_t perms, const json_t *collections, const json_t *ips,
+                            const json_t *agents, bool one_time, const char *description,
+                            const char *created_by, int64_t expires_at, json_t **out, struct cf_error *err)
 {
     struct cf_jwt_claims claims;
     json_t *perm_names = cf_perms_to_json(perms);
@@ -78,6 +79,7 @@ static cf_code token_create(struct cf_app *app, const char *account_id, uint32_t
     }
     if (code != CF_OK)
         goto out;
+    cf_audit(app, minter, "token.mint", claims.jti);
     {
         char stamp[CF_RFC3339_SIZE];
         cf_rfc3339(expires_at, stamp);
@@ -216,7 +218,7 @@ cf_code cf_token_mint(struct cf_app *app, const struct cf_principal *minter, con
                            (long long)(minter->expires_at - now));
         expires_at = minter->expires_at;
     }
-    return token_create(app, account_id, perms, collections, ips, agents, one_time, description,
+    return token_create(app, minter, account_id, perms, collections, ips, agents, one_time, description,
                         minter->token_id, expires_at, out, err);
 }
 
@@ -245,7 +247,7 @@ cf_code cf_token_mint_cli(struct cf_app *app, const char *account_id, const json
         if (code != CF_OK)
             return code;
     }
-    return token_create(app, account_id, perms, NULL, NULL, NULL, false, description, "cli",
+    return token_create(app, NULL, account_id, perms, NULL, NULL, NULL, false, description, "cli",
                         (int64_t)time(NULL) + ttl, out, err);
 }
 
@@ -297,8 +299,10 @@ cf_code cf_token_revoke(struct cf_app *app, const struct cf_principal *p, const 
         code = cf_db_run(app->pool, &stmt_token_revoke, params, 1, NULL, err);
     }
     /* The next request, even on this very connection, must see the revocation. */
-    if (code == CF_OK)
+    if (code == CF_OK) {
         cf_token_cache_flush(app->token_cache);
+        cf_audit(app, p, "token.revoke", token_id);
+    }
 out:
     PQclear(res);
     return code;

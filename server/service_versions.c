@@ -1,5 +1,6 @@
 #include "service_versions.h"
 
+#include "audit.h"
 #include "cleanup.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
@@ -59,7 +60,8 @@ CF_STMT(stmt_version_delete,
 
 struct cf_upload {
     struct cf_app *app;
-    char key[37]; /* version id = storage key */
+    struct cf_principal uploader; /* a copy without the collections list, for the audit log */
+    char key[37];                 /* version id = storage key */
     char collection_id[65];
     char uploaded_by[37];
     bool one_time_token;
@@ -166,6 +168,8 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     cf_uuid_v4(up->key);
     snprintf(up->collection_id, sizeof(up->collection_id), "%s", request->collection_id);
     snprintf(up->uploaded_by, sizeof(up->uploaded_by), "%s", p->token_id);
+    up->uploader = *p;
+    up->uploader.collections = NULL;
     up->one_time_token = p->one_time_upload;
     if (request->expected_sha256 != NULL)
         snprintf(up->expected_sha256, sizeof(up->expected_sha256), "%s", request->expected_sha256);
@@ -340,6 +344,12 @@ cf_code cf_upload_commit(struct cf_upload *up, json_t **out, struct cf_error *er
         json_array_append_new(rotated, json_integer(strtoll(PQgetvalue(doomed, i, 1), NULL, 10)));
     if (doomed != NULL)
         cf_cleanup_remove_doomed(up->app, db, doomed, 0);
+    {
+        char subject[96];
+        snprintf(subject, sizeof(subject), "%s/v%lld", up->collection_id,
+                 (long long)json_integer_value(json_object_get(version, "number")));
+        cf_audit(up->app, &up->uploader, "version.upload", subject);
+    }
     *out = json_pack("{s:o, s:o}", "version", version, "rotated", rotated);
     version = NULL;
 out:
@@ -427,6 +437,7 @@ cf_code cf_version_find(struct cf_app *app, const struct cf_principal *p, const 
         code = cf_fail(err, CF_E_NOT_FOUND, "no such version");
     if (code != CF_OK)
         goto out;
+    snprintf(out->collection_id, sizeof(out->collection_id), "%s", collection_id);
     snprintf(out->storage_key, sizeof(out->storage_key), "%s", PQgetvalue(res, 0, 2));
     snprintf(out->sha256, sizeof(out->sha256), "%s", PQgetvalue(res, 0, 3));
     out->number = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
@@ -458,8 +469,12 @@ cf_code cf_version_delete(struct cf_app *app, const struct cf_principal *p, cons
     }
     if (code == CF_OK && PQntuples(doomed) == 0)
         code = cf_fail(err, CF_E_NOT_FOUND, "no such version");
-    if (code == CF_OK)
+    if (code == CF_OK) {
+        char subject[96];
         cf_cleanup_remove_doomed(app, db, doomed, 0);
+        snprintf(subject, sizeof(subject), "%s/v%s", collection_id, number);
+        cf_audit(app, p, "version.delete", subject);
+    }
     PQclear(doomed);
     cf_db_release(db);
     return code;
@@ -479,9 +494,9 @@ static ssize_t stream_source(void *ctx, void *buf, size_t cap, struct cf_error *
     return cf_store_read(s->reader, buf, cap, err);
 }
 
-cf_code cf_version_stream_open(struct cf_app *app, const struct cf_version_info *v, bool stored,
-                               uint64_t offset, uint64_t length, struct cf_version_stream **out,
-                               struct cf_error *err)
+cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p,
+                               const struct cf_version_info *v, bool stored, uint64_t offset, uint64_t length,
+                               struct cf_version_stream **out, struct cf_error *err)
 {
     struct cf_version_stream *s = calloc(1, sizeof(*s));
     cf_code code;
@@ -494,6 +509,11 @@ cf_code cf_version_stream_open(struct cf_app *app, const struct cf_version_info 
                        (long long)v->number, v->storage_key);
     if (code != CF_OK)
         goto out;
+    {
+        char subject[160];
+        snprintf(subject, sizeof(subject), "%s/v%lld", v->collection_id, (long long)v->number);
+        cf_audit(app, p, "version.download", subject);
+    }
     s->remaining = length;
     if (!stored) {
         s->skip = offset;

@@ -43,6 +43,7 @@ void cf_upload_free(struct cf_upload *up);
 
 /* What a download needs to know of one version. */
 struct cf_version_info {
+    char collection_id[65];
     char storage_key[129];
     char sha256[CF_SHA256_HEX_LEN + 1];
     char filename[320];
@@ -62,10 +63,11 @@ cf_code cf_version_delete(struct cf_app *app, const struct cf_principal *p, cons
                           const char *ref, struct cf_error *err);
 
 /* A version's content, read as the original bytes [offset, offset+length) or,
- * when stored is true, as the stored zstd bytes whole. */
+ * when stored is true, as the stored zstd bytes whole. Opening it records the
+ * download in the audit log in p's name. */
 struct cf_version_stream;
-cf_code cf_version_stream_open(struct cf_app *app, const struct cf_version_info *v, bool stored,
-                               uint64_t offset, uint64_t length, struct cf_version_stream **out,
+cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p, const struct cf_version_info *v,
+                               bool stored, uint64_t offset, uint64_t length, struct cf_version_stream **out,
                                struct cf_error *err);
 /* Up to cap bytes; 0 at the end; -1 on error (a corrupt object is CF_E_IO). */
 ssize_t cf_version_stream_read(struct cf_version_stream *s, void *buf, size_t cap, struct cf_error *err);

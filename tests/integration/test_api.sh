@@ -282,6 +282,18 @@ expect 204 "revoke own token"
 api GET /api/stable/auth/whoami
 expect 401 token_revoked "own revoked token"
 
+# --- the audit log: who did what
+audit() { itest_sql "SELECT count(*) FROM audit_log WHERE action = '$1'"; }
+eq "every committed upload is recorded (v1 to v5)" "$(audit version.upload)" 5
+eq "downloads recorded (HEAD and the 416 are not)" "$(audit version.download)" 7
+eq "version deletions recorded" "$(audit version.delete)" 1
+eq "forced collection deletion recorded" "$(audit collection.delete_forced)" 1
+eq "mints recorded, the command line's without a token" "$(audit token.mint)" 3
+eq "revocations recorded" "$(audit token.revoke)" 2
+eq "account creations recorded" "$(audit account.create)" 2
+eq "the uploader is named" "$(itest_sql "SELECT count(*) FROM audit_log WHERE action = 'version.upload' AND token_id IS NULL")" 0
+eq "the client address is kept" "$(itest_sql "SELECT DISTINCT client_ip FROM audit_log WHERE token_id IS NOT NULL")" 127.0.0.1
+
 # --- health
 TOKEN= api GET "/health?code=wrong"
 expect 403 forbidden "health with a wrong code"
