@@ -3,11 +3,14 @@
 #ifndef COFFER_COMMON_RFC3339_H
 #define COFFER_COMMON_RFC3339_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define CF_RFC3339_SIZE 32
 
 /* Formats Unix seconds into out; returns out. */
 char *cf_rfc3339(int64_t unix_seconds, char out[CF_RFC3339_SIZE]);
+/* Parses exactly "YYYY-MM-DDTHH:MM:SSZ" into Unix seconds; false otherwise. */
+bool cf_rfc3339_parse(const char *text, int64_t *out);
 
 #endif

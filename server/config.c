@@ -58,6 +58,9 @@ const struct cf_option cf_options[] = {
     OPT(metrics_code, CF_OPT_SECRET, "", 0, 0, "monitoring",
         "Secret for the metrics routes; must differ from health_code."),
     OPT(log_level, CF_OPT_STRING, "info", 0, 0, "logging", "debug, info, warn or error."),
+    OPT(allow_test_clock, CF_OPT_BOOL, "false", 0, 0, "testing",
+        "Lets an upload set its version's creation time (X-Coffer-Test-Time), for testing retention. "
+        "Refused when app_env is prod."),
 };
 const size_t cf_option_count = sizeof(cf_options) / sizeof(cf_options[0]);
 
@@ -256,6 +259,9 @@ cf_code cf_config_validate_for_serve(const struct cf_config *cfg, struct cf_erro
         return cf_fail(err, CF_E_VALIDATION, "jwt_algorithm must be HS256 or ES256, not \"%s\"",
                        cfg->jwt_algorithm);
     }
+    if (cfg->allow_test_clock && strcmp(cfg->app_env, "prod") == 0)
+        return cf_fail(err, CF_E_VALIDATION,
+                       "allow_test_clock is for test servers: it is refused with app_env prod");
     if (cfg->token_default_ttl > cfg->token_max_ttl)
         return cf_fail(err, CF_E_VALIDATION, "token_default_ttl may not exceed token_max_ttl");
     return CF_OK;

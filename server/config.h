@@ -46,6 +46,8 @@ struct cf_config {
     char *metrics_code;
     /* logging */
     char *log_level;
+    /* testing */
+    bool allow_test_clock;
 };
 
 enum cf_option_type { CF_OPT_STRING, CF_OPT_SECRET, CF_OPT_INT, CF_OPT_SIZE, CF_OPT_BOOL };

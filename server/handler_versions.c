@@ -1,5 +1,6 @@
 /* /api/stable/repository/collection/{id}/versions: upload, list, download, delete. */
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "handlers.h"
 #include "http_range.h"
 #include "service_versions.h"
@@ -35,7 +36,8 @@ static cf_code declared_length(struct cf_request *req, int64_t *out, struct cf_e
 
 void cf_h_upload_begin(struct cf_request *req)
 {
-    struct cf_upload_request request = {req->params[0], 0, NULL};
+    struct cf_upload_request request = {req->params[0], 0, NULL, 0};
+    const char *test_time = cf_request_header(req, "X-Coffer-Test-Time");
     struct cf_upload *up = NULL;
     struct cf_error err;
     cf_code code;
@@ -52,6 +54,15 @@ void cf_h_upload_begin(struct cf_request *req)
     request.expected_sha256 = cf_request_header(req, "X-Content-SHA256");
     if (request.expected_sha256 != NULL && !cf_sha256_hex_valid(request.expected_sha256)) {
         cf_reply_fail(req, CF_E_BAD_REQUEST, "X-Content-SHA256 must be 64 hexadecimal digits");
+        return;
+    }
+    /* Test servers only: the version's creation time, to test retention over years. */
+    if (test_time != NULL &&
+        (!req->app->cfg->allow_test_clock || !cf_rfc3339_parse(test_time, &request.created_at))) {
+        cf_reply_fail(req, CF_E_BAD_REQUEST,
+                      req->app->cfg->allow_test_clock
+                          ? "X-Coffer-Test-Time must look like 2026-11-23T10:00:00Z"
+                          : "X-Coffer-Test-Time is accepted by test servers only");
         return;
     }
     code = declared_length(req, &request.declared_length, &err);

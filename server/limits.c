@@ -7,14 +7,15 @@ int64_t cf_rotation_count(const struct cf_commit_state *s)
     return s->versions + 1 - s->max_versions;
 }
 
-cf_code cf_limits_check(const struct cf_commit_state *s, int64_t new_size, int64_t rotated_size,
-                        struct cf_error *err)
+cf_code cf_limits_check(const struct cf_commit_state *s, int64_t new_size, int64_t rotated_count,
+                        int64_t rotated_size, struct cf_error *err)
 {
     if (s->max_version_size > 0 && new_size > s->max_version_size)
         return cf_fail(err, CF_E_VERSION_TOO_LARGE,
                        "the version is %lld bytes; this collection takes at most %lld", (long long)new_size,
                        (long long)s->max_version_size);
-    if (s->strategy != CF_DELETE_OLDEST && s->max_versions > 0 && s->versions >= s->max_versions)
+    if (s->strategy != CF_DELETE_OLDEST && s->max_versions > 0 &&
+        s->versions - rotated_count >= s->max_versions)
         return cf_fail(err, CF_E_TOO_MANY_VERSIONS,
                        "the collection already holds its maximum of %lld versions; delete one first",
                        (long long)s->max_versions);

@@ -6,6 +6,8 @@
 #include "common/rfc3339.h"
 #include "common/zstream.h"
 #include "limits.h"
+#include "retention.h"
+#include "common/buf.h"
 #include "service_tokens.h"
 #include "version_ref.h"
 
@@ -13,35 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* The columns of a version, in the order version_json reads them. */
 #define VERSION_COLUMNS                                                                                      \
     "v.id, v.collection_id, v.number, v.size, v.stored_size, v.sha256, v.compression,"                       \
     " floor(extract(epoch FROM v.created_at))::bigint, v.uploaded_by"
 
-CF_STMT(stmt_upload_collection,
-        "SELECT c.account_id, c.strategy, c.max_versions, c.max_version_size, c.max_collection_size,"
-        " c.used_versions, c.used_size, a.storage_quota, a.used_size, c.filename"
-        " FROM collections c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1");
+/* What the limits need to know, read by commit_state_from_row. */
+#define COMMIT_STATE_COLUMNS                                                                                 \
+    "c.strategy, c.max_versions, c.max_version_size, c.max_collection_size, c.used_versions, c.used_size,"   \
+    " a.storage_quota, a.used_size, c.retention::text"
+
+CF_STMT(stmt_upload_collection, "SELECT c.account_id, " COMMIT_STATE_COLUMNS
+                                " FROM collections c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1");
 CF_STMT(stmt_pending_insert,
         "INSERT INTO pending_uploads (storage_key, collection_id, instance_id) VALUES ($1, $2, $3)");
 CF_STMT(stmt_pending_delete, "DELETE FROM pending_uploads WHERE storage_key = $1");
 /* The commit's locks: collection first, then account, on every path. */
-CF_STMT(stmt_commit_lock,
-        "SELECT c.strategy, c.max_versions, c.max_version_size, c.max_collection_size, c.used_versions,"
-        " c.used_size, a.storage_quota, a.used_size, c.next_number, c.filename"
-        " FROM collections c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1 FOR UPDATE OF c, a");
-CF_STMT(stmt_commit_rotation_size,
-        "SELECT coalesce(sum(size), 0), coalesce(max(number), 0) FROM (SELECT size, number FROM versions"
-        " WHERE collection_id = $1 ORDER BY number LIMIT $2) oldest");
-CF_STMT(stmt_commit_rotate,
-        "DELETE FROM versions WHERE collection_id = $1 AND number <= $2 RETURNING storage_key, number");
+CF_STMT(stmt_commit_lock, "SELECT " COMMIT_STATE_COLUMNS ", c.filename FROM collections c"
+                          " JOIN accounts a ON a.id = c.account_id WHERE c.id = $1 FOR UPDATE OF c, a");
+/* Rotation's candidates: the oldest versions, or (retention) all of them with their times. */
+CF_STMT(stmt_oldest_versions,
+        "SELECT number, size FROM versions WHERE collection_id = $1 ORDER BY number LIMIT $2");
+CF_STMT(stmt_version_times, "SELECT number, size, floor(extract(epoch FROM created_at))::bigint FROM "
+                            "versions WHERE collection_id = $1");
+CF_STMT(stmt_commit_rotate, "DELETE FROM versions WHERE collection_id = $1 AND number = ANY ($2::bigint[])"
+                            " RETURNING storage_key, number");
 CF_STMT(
     stmt_commit_insert,
     "WITH n AS (UPDATE collections SET next_number = next_number + 1 WHERE id = $2 RETURNING next_number - 1"
     " AS number), v AS (INSERT INTO versions (id, collection_id, number, size, stored_size, sha256,"
-    " compression, storage_key, uploaded_by) SELECT $1::uuid, $2, n.number, $3, $4, $5, 'zstd', $1::text, $6 "
-    "FROM n"
+    " compression, storage_key, uploaded_by, created_at) SELECT $1::uuid, $2, n.number, $3, $4, $5, 'zstd',"
+    " $1::text, $6, to_timestamp($7::bigint) FROM n"
     " RETURNING *) SELECT " VERSION_COLUMNS " FROM v");
 /* One row per version (one row of NULLs when there is none), each with the
  * collection's owner and file name template. */
@@ -61,6 +67,7 @@ CF_STMT(stmt_version_delete,
 struct cf_upload {
     struct cf_app *app;
     struct cf_principal uploader; /* a copy without the collections list, for the audit log */
+    int64_t created_at;           /* 0: now, at commit */
     char key[37];                 /* version id = storage key */
     char collection_id[65];
     char uploaded_by[37];
@@ -93,30 +100,103 @@ static void commit_state_from_row(PGresult *res, int first, struct cf_commit_sta
     s->size = strtoll(PQgetvalue(res, 0, first + 5), NULL, 10);
     s->account_quota = strtoll(PQgetvalue(res, 0, first + 6), NULL, 10);
     s->account_size = strtoll(PQgetvalue(res, 0, first + 7), NULL, 10);
+    {
+        json_t *rules =
+            PQgetisnull(res, 0, first + 8) ? NULL : json_loads(PQgetvalue(res, 0, first + 8), 0, NULL);
+        for (int i = 0; i < CF_RETENTION_RULES; i++) {
+            json_t *rule = json_object_get(rules, cf_retention_names[i]);
+            s->retention[i] = rule != NULL ? (int64_t)json_integer_value(rule) : 0;
+        }
+        json_decref(rules);
+    }
 }
 
-/* What rotation would delete to make room for one more version: how many of
- * the oldest versions, their total size, and the number of the newest of them
- * (last[24], "" when none). */
-static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const struct cf_commit_state *state,
-                             int64_t *rotated_size, char last[24], struct cf_error *err)
+/* What a commit would delete to make room for one more version, created at
+ * new_created_at: the oldest versions beyond max_versions
+ * (delete_oldest_when_adding_new), or those no retention rule keeps. */
+struct rotation_plan {
+    int64_t count;
+    int64_t size;
+    char *numbers; /* owned: a PostgreSQL array text such as "{1,2,5}" */
+};
+
+static void rotation_plan_dispose(struct rotation_plan *plan)
 {
+    free(plan->numbers);
+    memset(plan, 0, sizeof(*plan));
+}
+
+/* Adds version number (of size bytes) to the plan. */
+static cf_code plan_add(struct rotation_plan *plan, struct cf_buf *numbers, const char *number, int64_t size,
+                        struct cf_error *err)
+{
+    if (cf_buf_printf(numbers, "%s%s", plan->count > 0 ? "," : "", number) != CF_OK)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
+    plan->count++;
+    plan->size += size;
+    return CF_OK;
+}
+
+static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const struct cf_commit_state *state,
+                             int64_t new_created_at, struct rotation_plan *plan, struct cf_error *err)
+{
+    struct cf_retained_version *versions = NULL;
+    struct cf_buf numbers;
     PGresult *res = NULL;
     char count[24];
-    int64_t rotate = cf_rotation_count(state);
-    const char *params[] = {collection_id, count};
-    cf_code code;
+    cf_code code = CF_OK;
+    int rows;
 
-    *rotated_size = 0;
-    last[0] = '\0';
-    if (rotate == 0)
-        return CF_OK;
-    snprintf(count, sizeof(count), "%lld", (long long)rotate);
-    code = cf_db_query(db, &stmt_commit_rotation_size, params, 2, &res, err);
-    if (code == CF_OK) {
-        *rotated_size = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        snprintf(last, 24, "%s", PQgetvalue(res, 0, 1));
+    memset(plan, 0, sizeof(*plan));
+    cf_buf_init(&numbers, SIZE_MAX);
+    if (state->strategy == CF_DELETE_OLDEST && cf_rotation_count(state) > 0) {
+        const char *params[] = {collection_id, count};
+        snprintf(count, sizeof(count), "%lld", (long long)cf_rotation_count(state));
+        code = cf_db_query(db, &stmt_oldest_versions, params, 2, &res, err);
+        for (int i = 0; code == CF_OK && i < PQntuples(res); i++)
+            code = plan_add(plan, &numbers, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                            err);
+    } else if (state->strategy == CF_RETENTION) {
+        const char *params[] = {collection_id};
+        code = cf_db_query(db, &stmt_version_times, params, 1, &res, err);
+        rows = code == CF_OK ? PQntuples(res) : 0;
+        if (code == CF_OK) {
+            versions = calloc((size_t)rows + 1, sizeof(*versions));
+            if (versions == NULL)
+                code = cf_fail(err, CF_E_NOMEM, "out of memory");
+        }
+        if (code == CF_OK) {
+            /* The new version takes part in the selection: it is the newest. */
+            for (int i = 0; i < rows; i++) {
+                versions[i].number = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+                versions[i].created_at = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+            }
+            versions[rows].number = INT64_MAX;
+            versions[rows].created_at = new_created_at;
+            cf_retention_select(state->retention, versions, (size_t)rows + 1);
+        }
+        for (int i = 0; code == CF_OK && i <= rows; i++) {
+            char number[24];
+            if (versions[i].keep || versions[i].number == INT64_MAX)
+                continue;
+            snprintf(number, sizeof(number), "%lld", (long long)versions[i].number);
+            for (int row = 0; row < rows; row++) {
+                if (strcmp(PQgetvalue(res, row, 0), number) == 0)
+                    code = plan_add(plan, &numbers, number, strtoll(PQgetvalue(res, row, 1), NULL, 10), err);
+            }
+        }
     }
+    if (code == CF_OK && plan->count > 0 && cf_buf_printf(&numbers, "}") == CF_OK) {
+        plan->numbers = malloc(numbers.len + 2);
+        if (plan->numbers == NULL)
+            code = cf_fail(err, CF_E_NOMEM, "out of memory");
+        else
+            snprintf(plan->numbers, numbers.len + 2, "{%s", numbers.data);
+    }
+    if (code != CF_OK)
+        rotation_plan_dispose(plan);
+    free(versions);
+    cf_buf_dispose(&numbers);
     PQclear(res);
     return code;
 }
@@ -128,8 +208,8 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     struct cf_commit_state state;
     struct cf_db *db = NULL;
     PGresult *res = NULL;
-    int64_t rotated_size = 0;
-    char last[24];
+    struct rotation_plan plan = {0};
+    int64_t created_at = request->created_at > 0 ? request->created_at : (int64_t)time(NULL);
     cf_code code;
 
     code = cf_db_acquire(app->pool, &db, err);
@@ -152,10 +232,10 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
      * counting what rotation would free as things stand now. The commit checks
      * again under locks, on the real size. */
     commit_state_from_row(res, 1, &state);
-    code = rotation_plan(db, request->collection_id, &state, &rotated_size, last, err);
+    code = rotation_plan(db, request->collection_id, &state, created_at, &plan, err);
     if (code == CF_OK)
         code = cf_limits_check(&state, request->declared_length > 0 ? request->declared_length : 0,
-                               rotated_size, err);
+                               plan.count, plan.size, err);
     if (code != CF_OK)
         goto out;
 
@@ -168,6 +248,7 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     cf_uuid_v4(up->key);
     snprintf(up->collection_id, sizeof(up->collection_id), "%s", request->collection_id);
     snprintf(up->uploaded_by, sizeof(up->uploaded_by), "%s", p->token_id);
+    up->created_at = request->created_at;
     up->uploader = *p;
     up->uploader.collections = NULL;
     up->one_time_token = p->one_time_upload;
@@ -191,6 +272,7 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     up->pending_row = true;
     code = cf_store_writer_new(app->store, up->key, &up->writer, err);
 out:
+    rotation_plan_dispose(&plan);
     PQclear(res);
     cf_db_release(db);
     if (code != CF_OK) {
@@ -242,8 +324,9 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
 {
     struct cf_commit_state state;
     PGresult *res = NULL;
-    char size_text[24], stored_text[24], last_text[24], template_name[256];
-    int64_t rotated_size = 0;
+    char size_text[24], stored_text[24], created_text[24], template_name[256];
+    struct rotation_plan plan = {0};
+    int64_t created_at = up->created_at > 0 ? up->created_at : (int64_t)time(NULL);
     cf_code code = cf_db_begin(db, err);
 
     if (code != CF_OK)
@@ -263,22 +346,24 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
     PQclear(res);
     res = NULL;
 
-    code = rotation_plan(db, up->collection_id, &state, &rotated_size, last_text, err);
+    code = rotation_plan(db, up->collection_id, &state, created_at, &plan, err);
     if (code == CF_OK)
-        code = cf_limits_check(&state, up->size, rotated_size, err);
+        code = cf_limits_check(&state, up->size, plan.count, plan.size, err);
     if (code != CF_OK)
         goto out;
-    if (last_text[0] != '\0') {
-        const char *params[] = {up->collection_id, last_text};
+    if (plan.count > 0) {
+        const char *params[] = {up->collection_id, plan.numbers};
         code = cf_db_query(db, &stmt_commit_rotate, params, 2, doomed, err);
         if (code != CF_OK)
             goto out;
     }
     snprintf(size_text, sizeof(size_text), "%lld", (long long)up->size);
     snprintf(stored_text, sizeof(stored_text), "%lld", (long long)stored_size);
+    snprintf(created_text, sizeof(created_text), "%lld", (long long)created_at);
     {
-        const char *params[] = {up->key, up->collection_id, size_text, stored_text, sha256, up->uploaded_by};
-        code = cf_db_query(db, &stmt_commit_insert, params, 6, &res, err);
+        const char *params[] = {up->key, up->collection_id, size_text,   stored_text,
+                                sha256,  up->uploaded_by,   created_text};
+        code = cf_db_query(db, &stmt_commit_insert, params, 7, &res, err);
     }
     if (code == CF_OK)
         code = version_json(res, 0, 0, template_name, version, err);
@@ -291,6 +376,7 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
     if (code == CF_OK)
         code = cf_db_commit(db, err);
 out:
+    rotation_plan_dispose(&plan);
     PQclear(res);
     if (code != CF_OK) {
         cf_db_rollback(db);

@@ -27,6 +27,7 @@ struct cf_upload_request {
     const char *collection_id;
     int64_t declared_length;     /* -1 when unknown (chunked) */
     const char *expected_sha256; /* NULL, or 64 hex digits checked at commit */
+    int64_t created_at;          /* 0: now; else the test clock's time (allow_test_clock) */
 };
 
 /* CF_E_NOT_FOUND for a collection the principal cannot see; 413/409/400 when
@@ -66,9 +67,9 @@ cf_code cf_version_delete(struct cf_app *app, const struct cf_principal *p, cons
  * when stored is true, as the stored zstd bytes whole. Opening it records the
  * download in the audit log in p's name. */
 struct cf_version_stream;
-cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p, const struct cf_version_info *v,
-                               bool stored, uint64_t offset, uint64_t length, struct cf_version_stream **out,
-                               struct cf_error *err);
+cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p,
+                               const struct cf_version_info *v, bool stored, uint64_t offset, uint64_t length,
+                               struct cf_version_stream **out, struct cf_error *err);
 /* Up to cap bytes; 0 at the end; -1 on error (a corrupt object is CF_E_IO). */
 ssize_t cf_version_stream_read(struct cf_version_stream *s, void *buf, size_t cap, struct cf_error *err);
 void cf_version_stream_free(struct cf_version_stream *s);

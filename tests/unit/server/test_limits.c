@@ -25,7 +25,7 @@ static void expect_ok(const struct cf_commit_state *s, int64_t new_size, int64_t
     struct cf_error err;
 
     cf_error_init(&err);
-    if (cf_limits_check(s, new_size, rotated_size, &err) != CF_OK)
+    if (cf_limits_check(s, new_size, 0, rotated_size, &err) != CF_OK)
         fail_msg("%lld bytes (rotating %lld) refused: %s", (long long)new_size, (long long)rotated_size,
                  err.message);
     cf_error_dispose(&err);
@@ -37,12 +37,12 @@ static void expect_refused(const struct cf_commit_state *s, int64_t new_size, in
     struct cf_error err;
 
     cf_error_init(&err);
-    assert_int_equal(cf_limits_check(s, new_size, rotated_size, &err), code);
+    assert_int_equal(cf_limits_check(s, new_size, 0, rotated_size, &err), code);
     assert_int_equal(err.code, code);
     assert_string_equal(err.message, message);
     cf_error_dispose(&err);
     /* The caller may pass no error struct. */
-    assert_int_equal(cf_limits_check(s, new_size, rotated_size, NULL), code);
+    assert_int_equal(cf_limits_check(s, new_size, 0, rotated_size, NULL), code);
 }
 
 static void test_rotation_delete_oldest(void **state)
@@ -241,9 +241,26 @@ static void test_first_refusal_wins(void **state)
     expect_ok(&s, 20, 0);
 }
 
+/* Retention deletes in the same commit what no rule keeps; max_versions then
+ * caps the count of what remains, by refusing, never by deleting more. */
+static void test_retention_counts_what_it_deletes(void **state)
+{
+    struct cf_commit_state s = state_of(CF_RETENTION, 3, 3);
+    struct cf_error err;
+
+    (void)state;
+    cf_error_init(&err);
+    assert_int_equal(cf_limits_check(&s, 10, 1, 10, &err), CF_OK);
+    assert_int_equal(cf_limits_check(&s, 10, 0, 0, &err), CF_E_TOO_MANY_VERSIONS);
+    assert_string_equal(err.message,
+                        "the collection already holds its maximum of 3 versions; delete one first");
+    cf_error_dispose(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retention_counts_what_it_deletes),
         cmocka_unit_test(test_rotation_delete_oldest),
         cmocka_unit_test(test_rotation_unlimited_and_other_strategies),
         cmocka_unit_test(test_version_too_large),

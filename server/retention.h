@@ -1,0 +1,30 @@
+/* Which versions the retention strategy keeps. Pure function.
+ *
+ * A version is kept when any rule selects it:
+ *   keep_last N     the N newest versions;
+ *   keep_hourly N   the newest version of each of the N most recent hours that
+ *                   have a version; likewise keep_daily (days), keep_weekly
+ *                   (ISO weeks, Monday to Sunday), keep_monthly, keep_yearly.
+ * Periods are in UTC. "Newest" is by creation time, then by number. */
+#ifndef COFFER_SERVER_RETENTION_H
+#define COFFER_SERVER_RETENTION_H
+
+#include "collection_settings.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cf_retained_version {
+    int64_t number;
+    int64_t created_at; /* Unix seconds */
+    bool keep;          /* output */
+};
+
+/* rules: counts indexed like cf_retention_names (keep_last first); a count
+ * below 1 is no rule. Sets keep on each of the n versions (any order; the
+ * array is reordered newest first). */
+void cf_retention_select(const int64_t rules[CF_RETENTION_RULES], struct cf_retained_version *versions,
+                         size_t n);
+
+#endif
