@@ -122,6 +122,8 @@ eq "retention stored" "$(jbody .collection.retention.keep_daily)" 7
 api POST "$C" -d '{"description": "generated id"}'
 expect 201 "collection with a generated id"
 gen_collection=$(jbody .collection.id)
+api POST "$C" -d '{"id": "fourth"}'
+expect 409 too_many_collections "a fourth collection in an account with max_collections 3"
 api GET "$C"
 expect 200 "list collections"
 eq "three collections" "$(jbody .pagination.total)" 3

@@ -59,7 +59,16 @@ eq "8 unlimited uploads" "$(eight_at_once open)" "8 x 201, "
 eq "numbers 1 to 8" "$(itest_sql "SELECT string_agg(number::text, ',' ORDER BY number) FROM versions
     WHERE collection_id = 'open'")" "1,2,3,4,5,6,7,8"
 
-# Nothing left behind by the 105 refused uploads; usage equals what is stored.
+# alert_when_too_many_versions: the version past max_versions is refused, before
+# its body when the collection is already full, and nothing is deleted.
+api POST "$C" -d '{"id": "alert", "account_id": "acct", "max_versions": 2, "strategy": "alert_when_too_many_versions"}'
+eq "alert strategy: 2 of 8 land" "$(eight_at_once alert)" "2 x 201, 6 x 409, "
+check "the refusals say too_many_versions" \
+    test "$(cat "$ITEST_DIR"/par.*.body | grep -o '"too_many_versions"' | wc -l)" -eq 6
+api POST "$C/alert/versions" --data-binary @"$ITEST_DIR/100k" -H 'Expect: 100-continue'
+expect 409 too_many_versions "one more, refused before its body"
+
+# Nothing left behind by the refused uploads; usage equals what is stored.
 eq "no part files" "$(find "$ITEST_DIR/storage/tmp" -type f | wc -l)" 0
 eq "no pending uploads" "$(itest_sql "SELECT count(*) FROM pending_uploads")" 0
 eq "one object per version" "$(find "$ITEST_DIR/storage/objects" -type f | wc -l)" \

@@ -82,6 +82,11 @@ api POST "$C/col/versions" --data-binary @"$ITEST_DIR/small"
 expect 201 "uploads work after the restart"
 eq "numbering was not spent by failed uploads" "$(jbody .version.number)" 1
 eq "one object stored" "$(find "$ITEST_DIR/storage/objects" -type f | wc -l)" 1
+api GET "$C/col"
+eq "usage counts only the committed version after the crash" "$(jbody .collection.usage.size)" \
+    "$(stat -c %s "$ITEST_DIR/small")"
+eq "and its stored bytes" "$(jbody .collection.usage.stored_size)" \
+    "$(find "$ITEST_DIR/storage/objects" -type f -printf '%s')"
 
 cofferd_stop
 itest_finish
