@@ -57,6 +57,10 @@ const struct cf_option cf_options[] = {
     OPT(health_code, CF_OPT_SECRET, "", 0, 0, "monitoring", "Secret for /health?code=."),
     OPT(metrics_code, CF_OPT_SECRET, "", 0, 0, "monitoring",
         "Secret for the metrics routes; must differ from health_code."),
+    OPT(health_timeout_ms, CF_OPT_INT, "4000", 100, 60000, "monitoring",
+        "Milliseconds /health waits for the storage and database checks before it calls them down."),
+    OPT(metrics_cache_seconds, CF_OPT_INT, "5", 0, 3600, "monitoring",
+        "Seconds the catalogue figures of the metrics routes are reused between scrapes."),
     OPT(log_level, CF_OPT_STRING, "info", 0, 0, "logging", "debug, info, warn or error."),
     OPT(allow_test_clock, CF_OPT_BOOL, "false", 0, 0, "testing",
         "Lets an upload set its version's creation time (X-Coffer-Test-Time), for testing retention. "

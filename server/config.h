@@ -44,6 +44,8 @@ struct cf_config {
     /* monitoring */
     char *health_code;
     char *metrics_code;
+    int64_t health_timeout_ms;
+    int64_t metrics_cache_seconds;
     /* logging */
     char *log_level;
     /* testing */

@@ -1,26 +1,24 @@
 /* /health, /ready, /live: for operators and load balancers. */
 #include "handlers.h"
+#include "health.h"
 #include "secret.h"
 
-CF_STMT(stmt_health_ping, "SELECT 1");
-
-static void add_check(json_t *status, json_t *messages, json_t *ident, const char *name, cf_code code,
-                      const struct cf_error *err)
+static void add_check(json_t *status, json_t *messages, json_t *ident, const char *name, bool passed,
+                      const char *message)
 {
     char line[64];
 
-    json_object_set_new(status, name, json_boolean(code == CF_OK));
+    json_object_set_new(status, name, json_boolean(passed));
     json_object_set_new(messages, name, json_array());
-    if (code != CF_OK)
-        json_array_append_new(json_object_get(messages, name), json_string(err->message));
-    snprintf(line, sizeof(line), "%s=%s", name, code == CF_OK ? "True" : "False");
+    if (!passed)
+        json_array_append_new(json_object_get(messages, name), json_string(message));
+    snprintf(line, sizeof(line), "%s=%s", name, passed ? "True" : "False");
     json_array_append_new(ident, json_string(line));
 }
 
 void cf_h_health(struct cf_request *req)
 {
-    struct cf_error storage_err, db_err;
-    cf_code storage, database;
+    struct cf_health health;
     json_t *status, *messages, *ident;
     bool ok;
 
@@ -28,34 +26,24 @@ void cf_h_health(struct cf_request *req)
         cf_reply_fail(req, CF_E_FORBIDDEN, "a valid health code is required");
         return;
     }
-    cf_error_init(&storage_err);
-    cf_error_init(&db_err);
-    storage = cf_store_probe(req->app->store, &storage_err);
-    database = cf_db_run(req->app->pool, &stmt_health_ping, NULL, 0, NULL, &db_err);
-    ok = storage == CF_OK && database == CF_OK;
-
+    cf_health_check(req->app, &health);
+    ok = health.storage && health.database;
     status = json_object();
     messages = json_object();
     ident = json_array();
     json_array_append_new(ident, json_string(ok ? "global_status=True" : "global_status=False"));
-    add_check(status, messages, ident, "storage", storage, &storage_err);
-    add_check(status, messages, ident, "database", database, &db_err);
+    add_check(status, messages, ident, "storage", health.storage, health.storage_message);
+    add_check(status, messages, ident, "database", health.database, health.database_message);
     cf_reply_json(req, ok ? 200 : 503,
                   json_pack("{s:o, s:o, s:b, s:o}", "status", status, "messages", messages, "global_status",
                             ok, "ident", ident));
-    cf_error_dispose(&storage_err);
-    cf_error_dispose(&db_err);
 }
 
 void cf_h_ready(struct cf_request *req)
 {
-    struct cf_error err;
-    cf_code code;
+    bool ready = cf_health_database(req->app);
 
-    cf_error_init(&err);
-    code = cf_db_run(req->app->pool, &stmt_health_ping, NULL, 0, NULL, &err);
-    cf_reply_json(req, code == CF_OK ? 200 : 503, json_pack("{s:b}", "ready", code == CF_OK));
-    cf_error_dispose(&err);
+    cf_reply_json(req, ready ? 200 : 503, json_pack("{s:b}", "ready", ready));
 }
 
 void cf_h_live(struct cf_request *req)

@@ -3,6 +3,7 @@
 #include "common/rfc3339.h"
 #include "handlers.h"
 #include "http_range.h"
+#include "metrics.h"
 #include "service_versions.h"
 
 #include <errno.h>
@@ -78,6 +79,7 @@ void cf_h_upload_begin(struct cf_request *req)
 
 void cf_h_upload_data(struct cf_request *req, const char *data, size_t len)
 {
+    cf_metrics_upload_bytes(len);
     if (cf_upload_write(req->handler_state, data, len, &req->error) != CF_OK) {
         /* Give back the disk space now; the rest of the body is read and dropped. */
         cf_upload_free(req->handler_state);
@@ -98,6 +100,8 @@ void cf_h_upload_finish(struct cf_request *req)
 
 void cf_h_upload_end(struct cf_request *req, bool completed)
 {
+    if (req->reply_code != CF_OK)
+        cf_metrics_upload_refused(req->reply_code);
     if (!completed && req->handler_state != NULL)
         cf_log(CF_LOG_WARN, "upload to %s from %s was interrupted; nothing is kept", req->params[0],
                req->client_ip);
@@ -154,6 +158,8 @@ static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
         cf_error_dispose(&err);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
+    if (got > 0)
+        cf_metrics_download_bytes((uint64_t)got);
     return got > 0 ? got : MHD_CONTENT_READER_END_OF_STREAM;
 }
 

@@ -41,4 +41,8 @@ void cf_h_health(struct cf_request *req);
 void cf_h_ready(struct cf_request *req);
 void cf_h_live(struct cf_request *req);
 
+/* handler_metrics.c */
+void cf_h_metrics_prometheus(struct cf_request *req);
+void cf_h_metrics_influx(struct cf_request *req);
+
 #endif

@@ -24,6 +24,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CF_ROUTE_MAX_PARAMS 3
 
@@ -60,6 +61,8 @@ struct cf_request {
     struct cf_error error;         /* a failure to report once the body is read */
     struct MHD_Response *response; /* the reply, queued by http_server.c */
     unsigned status;
+    cf_code reply_code;      /* the error replied, CF_OK for a success (metrics) */
+    struct timespec started; /* CLOCK_MONOTONIC at the first byte (metrics) */
 };
 
 /* The daemon. */

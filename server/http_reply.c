@@ -83,6 +83,7 @@ void cf_reply_error(struct cf_request *req, const struct cf_error *err)
     int status = cf_code_http_status(err->code);
     struct cf_error shown;
 
+    req->reply_code = err->code;
     if (status < 500 || err->code == CF_E_ACCOUNT_QUOTA_EXCEEDED) {
         cf_reply_json(req, (unsigned)status, cf_error_to_json(err));
         return;

@@ -3,6 +3,7 @@
 #include "cidr.h"
 #include "common/log.h"
 #include "http.h"
+#include "metrics.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,6 +45,7 @@ static struct cf_request *request_new(struct cf_app *app, struct MHD_Connection 
     req->conn = conn;
     req->method = method;
     req->path = path;
+    clock_gettime(CLOCK_MONOTONIC, &req->started);
     cf_principal_init(&req->principal);
     cf_buf_init(&req->body, (size_t)app->cfg->max_json_body);
     cf_error_init(&req->error);
@@ -183,6 +185,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     if (req->route != NULL && req->route->stream_end != NULL)
         req->route->stream_end(req, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        cf_metrics_request(
+            req->route != NULL ? (size_t)(req->route - cf_routes) : cf_route_count, req->status,
+            (double)(now.tv_sec - req->started.tv_sec) + (now.tv_nsec - req->started.tv_nsec) / 1e9);
+    }
     cf_log(CF_LOG_INFO, "%s %s %u %s%s", req->method, req->path, req->status, req->client_ip,
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (interrupted)");
     request_free(req);

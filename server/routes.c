@@ -51,6 +51,9 @@ const struct cf_route cf_routes[] = {
     PUBLIC_ROUTE("GET", "/health", cf_h_health),
     PUBLIC_ROUTE("GET", "/ready", cf_h_ready),
     PUBLIC_ROUTE("GET", "/live", cf_h_live),
+    /* The metrics routes check their own secret (or a metrics.view token). */
+    PUBLIC_ROUTE("GET", "/metrics", cf_h_metrics_prometheus),
+    PUBLIC_ROUTE("GET", "/metrics/backup_repository_report/influxdb", cf_h_metrics_influx),
 };
 const size_t cf_route_count = sizeof(cf_routes) / sizeof(cf_routes[0]);
 

@@ -20,13 +20,14 @@
     " 'usage', json_build_object('versions', c.used_versions, 'size', c.used_size,"                          \
     " 'stored_size', c.used_stored_size, 'last_version_at', coffer_time(c.last_version_at)))"
 
-/* The account's room for one more collection, locked against concurrent creations. */
-CF_STMT(
-    stmt_account_room,
-    "SELECT a.storage_quota, a.max_collections,"
-    " (SELECT count(*) FROM collections WHERE account_id = a.id),"
-    " (SELECT coalesce(sum(max_collection_size), 0) FROM collections WHERE account_id = a.id AND id <> $2)"
-    " FROM accounts a WHERE a.id = $1 FOR UPDATE");
+/* The account's room for more collections: the account row is locked first,
+ * and only then are its collections counted, in a statement of its own. In
+ * one statement the counting subqueries would read the snapshot taken before
+ * the lock was granted, and miss a collection created meanwhile. */
+CF_STMT(stmt_account_lock, "SELECT storage_quota, max_collections FROM accounts WHERE id = $1 FOR UPDATE");
+CF_STMT(stmt_account_collections,
+        "SELECT count(*), coalesce(sum(max_collection_size) FILTER (WHERE id <> $2), 0) FROM collections"
+        " WHERE account_id = $1");
 CF_STMT(
     stmt_collection_insert,
     "WITH c AS (INSERT INTO collections (id, account_id, description, filename, tags, max_versions,"
@@ -38,9 +39,10 @@ CF_STMT(stmt_collection_get, "SELECT c.account_id, " COLLECTION_JSON " FROM coll
 CF_STMT(stmt_collection_lock,
         "SELECT c.account_id, c.description, c.filename, array_to_json(c.tags), c.max_versions,"
         " c.max_version_size, c.max_collection_size, c.strategy, c.retention::text,"
-        " coalesce(c.expected_interval, 0), c.used_versions, c.used_size,"
-        " (SELECT coalesce(max(size), 0) FROM versions WHERE collection_id = c.id)"
+        " coalesce(c.expected_interval, 0), c.used_versions, c.used_size"
         " FROM collections c WHERE c.id = $1 FOR UPDATE");
+/* Read after stmt_collection_lock, for the same reason as stmt_account_collections. */
+CF_STMT(stmt_largest_version, "SELECT coalesce(max(size), 0) FROM versions WHERE collection_id = $1");
 CF_STMT(stmt_collection_update,
         "WITH c AS (UPDATE collections SET description = $2, filename = $3,"
         " tags = ARRAY(SELECT json_array_elements_text($4::json)), max_versions = $5, max_version_size = $6,"
@@ -104,12 +106,46 @@ static void settings_params_dispose(struct settings_params *sp)
     free(sp->retention);
 }
 
-/* Whether max_collection_size fits into the account's quota beside what its
- * other collections declare. room is a stmt_account_room row. */
-static cf_code check_quota_room(PGresult *room, int64_t max_collection_size, struct cf_error *err)
+struct account_room {
+    int64_t quota, max_collections;
+    int64_t collections; /* how many the account has */
+    int64_t declared;    /* sum of max_collection_size, the collection being edited left out */
+};
+
+/* Locks the account and reads its room (see stmt_account_lock). CF_E_NOT_FOUND
+ * when there is no such account. */
+static cf_code account_room(struct cf_db *db, const char *account_id, const char *collection_id,
+                            struct account_room *room, struct cf_error *err)
 {
-    int64_t quota = strtoll(PQgetvalue(room, 0, 0), NULL, 10);
-    int64_t declared = strtoll(PQgetvalue(room, 0, 3), NULL, 10);
+    PGresult *res = NULL;
+    const char *lock_params[] = {account_id};
+    const char *count_params[] = {account_id, collection_id};
+    cf_code code = cf_db_query(db, &stmt_account_lock, lock_params, 1, &res, err);
+
+    if (code == CF_OK && PQntuples(res) == 0)
+        code = cf_fail(err, CF_E_NOT_FOUND, "no such account");
+    if (code == CF_OK) {
+        room->quota = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        room->max_collections = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        PQclear(res);
+        res = NULL;
+        code = cf_db_query(db, &stmt_account_collections, count_params, 2, &res, err);
+    }
+    if (code == CF_OK) {
+        room->collections = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        room->declared = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    }
+    PQclear(res);
+    return code;
+}
+
+/* Whether max_collection_size fits into the account's quota beside what its
+ * other collections declare. */
+static cf_code check_quota_room(const struct account_room *room, int64_t max_collection_size,
+                                struct cf_error *err)
+{
+    int64_t quota = room->quota;
+    int64_t declared = room->declared;
 
     if (quota > 0 && max_collection_size > 0 && declared + max_collection_size > quota)
         return cf_fail(err, CF_E_ACCOUNT_QUOTA_EXCEEDED,
@@ -124,6 +160,7 @@ cf_code cf_collection_create(struct cf_app *app, const struct cf_principal *p, c
 {
     struct cf_collection_settings s;
     struct settings_params sp = {0};
+    struct account_room room;
     char generated[37];
     const char *account_id;
     struct cf_db *db = NULL;
@@ -158,28 +195,22 @@ cf_code cf_collection_create(struct cf_app *app, const struct cf_principal *p, c
         code = cf_db_begin(db, err);
     if (code != CF_OK)
         goto out;
-    {
-        const char *params[] = {account_id, s.id};
-        code = cf_db_query(db, &stmt_account_room, params, 2, &res, err);
-    }
-    if (code != CF_OK)
-        goto out;
-    if (PQntuples(res) == 0) {
+    code = account_room(db, account_id, s.id, &room, err);
+    if (code == CF_E_NOT_FOUND) {
         cf_error_field(err, "account_id", "no such account");
         code = cf_fail(err, CF_E_VALIDATION, "some fields are not valid");
-        goto out;
     }
-    if (strtoll(PQgetvalue(res, 0, 1), NULL, 10) > 0 &&
-        strtoll(PQgetvalue(res, 0, 2), NULL, 10) >= strtoll(PQgetvalue(res, 0, 1), NULL, 10)) {
-        code = cf_fail(err, CF_E_TOO_MANY_COLLECTIONS,
-                       "the account already has its maximum of %s collections", PQgetvalue(res, 0, 1));
-        goto out;
-    }
-    code = check_quota_room(res, s.max_collection_size, err);
     if (code != CF_OK)
         goto out;
-    PQclear(res);
-    res = NULL;
+    if (room.max_collections > 0 && room.collections >= room.max_collections) {
+        code =
+            cf_fail(err, CF_E_TOO_MANY_COLLECTIONS, "the account already has its maximum of %lld collections",
+                    (long long)room.max_collections);
+        goto out;
+    }
+    code = check_quota_room(&room, s.max_collection_size, err);
+    if (code != CF_OK)
+        goto out;
 
     settings_params_init(&sp, &s, s.id);
     {
@@ -338,13 +369,20 @@ static void settings_from_row(PGresult *res, const char *id, json_t **tags, stru
     json_decref(retention);
 }
 
-static cf_code check_usage(const struct cf_collection_settings *s, PGresult *row, struct cf_error *err)
+static cf_code check_usage(struct cf_db *db, const struct cf_collection_settings *s, PGresult *row,
+                           struct cf_error *err)
 {
     int64_t versions = strtoll(PQgetvalue(row, 0, 10), NULL, 10);
     int64_t size = strtoll(PQgetvalue(row, 0, 11), NULL, 10);
-    int64_t largest = strtoll(PQgetvalue(row, 0, 12), NULL, 10);
-    cf_code code = CF_OK;
+    int64_t largest;
+    PGresult *res = NULL;
+    const char *params[] = {s->id};
+    cf_code code = cf_db_query(db, &stmt_largest_version, params, 1, &res, err);
 
+    if (code != CF_OK)
+        return code;
+    largest = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
     if (s->max_versions > 0 && s->max_versions < versions) {
         cf_error_field(err, "max_versions", "is below the %lld versions the collection holds",
                        (long long)versions);
@@ -392,16 +430,14 @@ cf_code cf_collection_update(struct cf_app *app, const struct cf_principal *p, c
     cf_collection_settings_merge(&next, &current);
     code = cf_collection_settings_check(&next, err);
     if (code == CF_OK)
-        code = check_usage(&next, row, err);
+        code = check_usage(db, &next, row, err);
     if (code != CF_OK)
         goto out;
     if (next.max_collection_size != current.max_collection_size) {
-        const char *room_params[] = {current.account_id, id};
-        code = cf_db_query(db, &stmt_account_room, room_params, 2, &res, err);
+        struct account_room room;
+        code = account_room(db, current.account_id, id, &room, err);
         if (code == CF_OK)
-            code = check_quota_room(res, next.max_collection_size, err);
-        PQclear(res);
-        res = NULL;
+            code = check_quota_room(&room, next.max_collection_size, err);
         if (code != CF_OK)
             goto out;
     }

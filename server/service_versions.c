@@ -73,7 +73,8 @@ struct cf_upload {
     char uploaded_by[37];
     bool one_time_token;
     char expected_sha256[CF_SHA256_HEX_LEN + 1];
-    int64_t max_version_size;
+    int64_t room;      /* bytes the version may have, as limits stood at the start */
+    cf_code room_code; /* the refusal when it has more */
     int64_t size;
     struct cf_sha256 *hash;
     struct cf_zcompressor *zc;
@@ -166,7 +167,7 @@ static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const 
                 code = cf_fail(err, CF_E_NOMEM, "out of memory");
         }
         if (code == CF_OK) {
-            /* The new version takes part in the selection: it is the newest. */
+            /* The new version takes part in the selection (on the real clock it is the newest). */
             for (int i = 0; i < rows; i++) {
                 versions[i].number = strtoll(PQgetvalue(res, i, 0), NULL, 10);
                 versions[i].created_at = strtoll(PQgetvalue(res, i, 2), NULL, 10);
@@ -199,6 +200,29 @@ static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const 
     cf_buf_dispose(&numbers);
     PQclear(res);
     return code;
+}
+
+/* The most bytes an upload may bring, and the refusal past them, from the
+ * limits as they stand when it starts: max_version_size, the collection's and
+ * the account's room after the rotation the upload would cause. The commit
+ * checks again on the final figures. */
+static void upload_room(const struct cf_commit_state *s, const struct rotation_plan *plan, int64_t *room,
+                        cf_code *code)
+{
+    *room = INT64_MAX;
+    *code = CF_OK;
+    if (s->max_version_size > 0) {
+        *room = s->max_version_size;
+        *code = CF_E_VERSION_TOO_LARGE;
+    }
+    if (s->max_collection_size > 0 && s->max_collection_size - (s->size - plan->size) < *room) {
+        *room = s->max_collection_size - (s->size - plan->size);
+        *code = CF_E_COLLECTION_FULL;
+    }
+    if (s->account_quota > 0 && s->account_quota - (s->account_size - plan->size) < *room) {
+        *room = s->account_quota - (s->account_size - plan->size);
+        *code = CF_E_ACCOUNT_QUOTA_EXCEEDED;
+    }
 }
 
 cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
@@ -254,7 +278,7 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     up->one_time_token = p->one_time_upload;
     if (request->expected_sha256 != NULL)
         snprintf(up->expected_sha256, sizeof(up->expected_sha256), "%s", request->expected_sha256);
-    up->max_version_size = state.max_version_size;
+    upload_room(&state, &plan, &up->room, &up->room_code);
     up->hash = cf_sha256_new();
     up->zc = cf_zcompressor_new((int)app->cfg->compression_level, (int)app->cfg->compression_threads,
                                 upload_sink, up);
@@ -286,10 +310,14 @@ out:
 cf_code cf_upload_write(struct cf_upload *up, const void *data, size_t len, struct cf_error *err)
 {
     up->size += (int64_t)len;
-    if (up->max_version_size > 0 && up->size > up->max_version_size)
-        return cf_fail(err, CF_E_VERSION_TOO_LARGE,
-                       "the version is larger than this collection's limit of %lld bytes",
-                       (long long)up->max_version_size);
+    if (up->size > up->room) {
+        /* The commit would refuse it: stop storing now rather than fill the disk first. */
+        const char *limit = up->room_code == CF_E_VERSION_TOO_LARGE ? "max_version_size"
+                            : up->room_code == CF_E_COLLECTION_FULL ? "max_collection_size"
+                                                                    : "the account's storage_quota";
+        return cf_fail(err, up->room_code, "the upload passed the %lld bytes that %s left it",
+                       (long long)up->room, limit);
+    }
     cf_sha256_update(up->hash, data, len);
     return cf_zcompressor_push(up->zc, data, len, err);
 }
@@ -326,7 +354,7 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
     PGresult *res = NULL;
     char size_text[24], stored_text[24], created_text[24], template_name[256];
     struct rotation_plan plan = {0};
-    int64_t created_at = up->created_at > 0 ? up->created_at : (int64_t)time(NULL);
+    int64_t created_at;
     cf_code code = cf_db_begin(db, err);
 
     if (code != CF_OK)
@@ -343,6 +371,8 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
     }
     commit_state_from_row(res, 0, &state);
     snprintf(template_name, sizeof(template_name), "%s", PQgetvalue(res, 0, 9));
+    /* Taken under the lock, so that creation times follow version numbers. */
+    created_at = up->created_at > 0 ? up->created_at : (int64_t)time(NULL);
     PQclear(res);
     res = NULL;
 

@@ -52,6 +52,11 @@ wait "${pids[@]}"
 eq "account quota: 3 accepted, 5 refused" "$(cat "$ITEST_DIR"/par.*.status | sort | uniq -c | awk '{printf "%s x %s, ", $1, $2}')" \
     "3 x 201, 5 x 507, "
 eq "the account stores exactly its quota" "$(itest_sql "SELECT used_size FROM accounts WHERE id = 'quota'")" 300000
+# A chunked body declares no length: it is cut off once it passes the room the quota leaves.
+head -c 600000 /dev/urandom >"$ITEST_DIR/600k"
+api POST "$C/q-one/versions" -H 'Transfer-Encoding: chunked' --data-binary @"$ITEST_DIR/600k"
+expect 507 account_quota_exceeded "a chunked upload into a full account"
+check "the refusal names the quota" grep -q "storage_quota" <<<"$BODY"
 
 # Without limits, 8 at once all land, numbered 1 to 8 with no gap and no repeat.
 api POST "$C" -d '{"id": "open", "account_id": "acct"}'
@@ -67,6 +72,27 @@ check "the refusals say too_many_versions" \
     test "$(cat "$ITEST_DIR"/par.*.body | grep -o '"too_many_versions"' | wc -l)" -eq 6
 api POST "$C/alert/versions" --data-binary @"$ITEST_DIR/100k" -H 'Expect: 100-continue'
 expect 409 too_many_versions "one more, refused before its body"
+
+# Collections created at once: max_collections and the declared sizes hold too.
+api POST /api/stable/accounts -d '{"id": "few", "name": "Few", "max_collections": 2}'
+api POST /api/stable/accounts -d '{"id": "declared", "name": "Declared", "storage_quota": 3000}'
+# eight_creations ACCOUNT BODY-EXTRA: creates 8 collections at once and prints their statuses.
+eight_creations()
+{
+    local i pids=()
+    for i in 1 2 3 4 5 6 7 8; do
+        curl -sS -o "$ITEST_DIR/par.$i.body" -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" \
+            -d "{\"id\": \"$1-$i\", \"account_id\": \"$1\"$2}" "$COFFER_URL$C" >"$ITEST_DIR/par.$i.status" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    cat "$ITEST_DIR"/par.*.status | sort | uniq -c | awk '{printf "%s x %s, ", $1, $2}'
+}
+eq "max_collections 2: 2 of 8 creations" "$(eight_creations few '')" "2 x 201, 6 x 409, "
+eq "quota 3000: 3 of 8 collections declaring 1000" "$(eight_creations declared ', "max_collection_size": 1000')" \
+    "3 x 201, 5 x 507, "
+eq "the account declares no more than its quota" \
+    "$(itest_sql "SELECT sum(max_collection_size) FROM collections WHERE account_id = 'declared'")" 3000
 
 # Nothing left behind by the refused uploads; usage equals what is stored.
 eq "no part files" "$(find "$ITEST_DIR/storage/tmp" -type f | wc -l)" 0
