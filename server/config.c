@@ -28,6 +28,15 @@ const struct cf_option cf_options[] = {
         "The public URL of this service, reported in metrics; empty means http://<listen_address>:<port>."),
     OPT(app_env, CF_OPT_STRING, "prod", 0, 0, "http",
         "Environment name reported in metrics (prod, staging, ...)."),
+    OPT(listen_unix, CF_OPT_STRING, "", 0, 0, "http",
+        "Also listen on this unix socket path (for NGINX on the same host); empty for none."),
+    OPT(trusted_proxies, CF_OPT_STRING, "", 0, 0, "handoff",
+        "Comma-separated addresses or CIDR blocks (and \"unix\" for the unix socket) whose "
+        "X-Internal-Filename is honoured. Empty: nobody's."),
+    OPT(nginx_temp_dir, CF_OPT_STRING, "", 0, 0, "handoff",
+        "NGINX's client_body_temp_path: X-Internal-Filename must name a regular file inside it."),
+    OPT(proxy_secret, CF_OPT_SECRET, "", 0, 0, "handoff",
+        "The X-Coffer-Proxy-Secret value NGINX adds; the handoff is refused without it."),
     OPT(database_url, CF_OPT_STRING, "dbname=coffer", 0, 0, "database",
         "libpq connection string or URI of the PostgreSQL database."),
     OPT(db_pool_size, CF_OPT_INT, "16", 1, 1000, "database", "PostgreSQL connections this instance keeps."),
@@ -266,6 +275,9 @@ cf_code cf_config_validate_for_serve(const struct cf_config *cfg, struct cf_erro
     if (cfg->allow_test_clock && strcmp(cfg->app_env, "prod") == 0)
         return cf_fail(err, CF_E_VALIDATION,
                        "allow_test_clock is for test servers: it is refused with app_env prod");
+    if (cfg->trusted_proxies[0] != '\0' && (cfg->nginx_temp_dir[0] == '\0' || strlen(cfg->proxy_secret) < 16))
+        return cf_fail(err, CF_E_VALIDATION,
+                       "trusted_proxies needs nginx_temp_dir and a proxy_secret of at least 16 characters");
     if (cfg->token_default_ttl > cfg->token_max_ttl)
         return cf_fail(err, CF_E_VALIDATION, "token_default_ttl may not exceed token_max_ttl");
     return CF_OK;

@@ -21,6 +21,11 @@ struct cf_config {
     int64_t max_json_body;
     char *base_url;
     char *app_env;
+    char *listen_unix;
+    /* the NGINX temp-file handoff */
+    char *trusted_proxies;
+    char *nginx_temp_dir;
+    char *proxy_secret;
     /* database */
     char *database_url;
     int64_t db_pool_size;

@@ -34,10 +34,11 @@ static cf_code admit(struct cf_request *req, bool token_allowed, struct cf_error
         return cf_fail(err, CF_E_FORBIDDEN, "a valid metrics code is required");
     code = cf_auth_authenticate(req->app, cf_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION),
                                 req->client_ip, cf_request_header(req, MHD_HTTP_HEADER_USER_AGENT), &p, err);
-    if (code == CF_OK && !cf_principal_has(&p, CF_PERM_METRICS_VIEW))
+    if (code != CF_OK)
+        return code;
+    if (!cf_principal_has(&p, CF_PERM_METRICS_VIEW))
         code = cf_fail(err, CF_E_PERMISSION_DENIED, "this token lacks metrics.view");
-    if (code == CF_OK)
-        cf_principal_dispose(&p);
+    cf_principal_dispose(&p);
     return code;
 }
 

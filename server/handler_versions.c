@@ -2,6 +2,7 @@
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "handlers.h"
+#include "handoff.h"
 #include "http_range.h"
 #include "metrics.h"
 #include "service_versions.h"
@@ -35,6 +36,38 @@ static cf_code declared_length(struct cf_request *req, int64_t *out, struct cf_e
     return CF_OK;
 }
 
+/* The NGINX handoff: the body is a file NGINX wrote; the whole upload happens
+ * here, on the first call, and the file is read to the end before the reply
+ * (NGINX deletes it once it has the reply). */
+static void upload_handed_off(struct cf_request *req, struct cf_upload_request *request)
+{
+    struct cf_handoff_request handoff = {req->client_ip, cf_request_header(req, CF_PROXY_SECRET_HEADER),
+                                         cf_request_header(req, "X-Internal-Filename")};
+    struct cf_upload *up = NULL;
+    struct cf_error err;
+    json_t *result = NULL;
+    int fd = -1;
+    cf_code code;
+
+    cf_error_init(&err);
+    code = cf_handoff_open(req->app->cfg, &handoff, &fd, &request->declared_length, &err);
+    if (code != CF_OK) {
+        cf_log(CF_LOG_WARN, "refused X-Internal-Filename from %s: %s", req->client_ip, err.message);
+        cf_error_dispose(&err);
+        cf_reply_fail(req, CF_E_UNTRUSTED_INTERNAL_FILENAME,
+                      "X-Internal-Filename is not accepted from this client");
+        return;
+    }
+    code = cf_upload_begin(req->app, &req->principal, request, &up, &err);
+    if (code == CF_OK)
+        code = cf_upload_write_file(up, fd, &err);
+    if (code == CF_OK)
+        code = cf_upload_commit(up, &result, &err);
+    close(fd);
+    cf_upload_free(up);
+    cf_reply_outcome(req, code, 201, NULL, result, &err);
+}
+
 void cf_h_upload_begin(struct cf_request *req)
 {
     struct cf_upload_request request = {req->params[0], 0, NULL, 0};
@@ -44,14 +77,6 @@ void cf_h_upload_begin(struct cf_request *req)
     cf_code code;
 
     cf_error_init(&err);
-    /* NGINX's temp-file handoff is not configured: nobody may name a server file. */
-    if (cf_request_header(req, "X-Internal-Filename") != NULL) {
-        cf_log(CF_LOG_WARN, "refused X-Internal-Filename from %s: no trusted proxy is configured",
-               req->client_ip);
-        cf_reply_fail(req, CF_E_UNTRUSTED_INTERNAL_FILENAME,
-                      "X-Internal-Filename is not accepted from this client");
-        return;
-    }
     request.expected_sha256 = cf_request_header(req, "X-Content-SHA256");
     if (request.expected_sha256 != NULL && !cf_sha256_hex_valid(request.expected_sha256)) {
         cf_reply_fail(req, CF_E_BAD_REQUEST, "X-Content-SHA256 must be 64 hexadecimal digits");
@@ -64,6 +89,10 @@ void cf_h_upload_begin(struct cf_request *req)
                       req->app->cfg->allow_test_clock
                           ? "X-Coffer-Test-Time must look like 2026-11-23T10:00:00Z"
                           : "X-Coffer-Test-Time is accepted by test servers only");
+        return;
+    }
+    if (cf_request_header(req, "X-Internal-Filename") != NULL) {
+        upload_handed_off(req, &request);
         return;
     }
     code = declared_length(req, &request.declared_length, &err);

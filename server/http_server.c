@@ -9,7 +9,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Each connection may buffer this much; MHD hands body pieces of up to about
  * half of it to the handler, so uploads arrive in pieces of ~32 KiB. MHD
@@ -18,7 +22,9 @@
 #define CONNECTION_MEMORY_LIMIT (64 * 1024)
 
 struct cf_http_server {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemon;      /* TCP */
+    struct MHD_Daemon *unix_daemon; /* listen_unix, when set */
+    int unix_fd;                    /* MHD's once unix_daemon runs */
     struct cf_app *app;
     uint16_t port;
 };
@@ -50,7 +56,10 @@ static struct cf_request *request_new(struct cf_app *app, struct MHD_Connection 
     cf_buf_init(&req->body, (size_t)app->cfg->max_json_body);
     cf_error_init(&req->error);
     info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (info != NULL && info->client_addr != NULL)
+    /* Connections over the unix socket have no address; they are named "unix". */
+    if (info != NULL && info->client_addr != NULL && info->client_addr->sa_family == AF_UNIX)
+        snprintf(req->client_ip, sizeof(req->client_ip), "unix");
+    else if (info != NULL && info->client_addr != NULL)
         cf_sockaddr_text(info->client_addr, req->client_ip, sizeof(req->client_ip));
     return req;
 }
@@ -198,6 +207,55 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+/* One daemon on a socket address (TCP) or on an already listening socket
+ * (listen_fd >= 0, the unix socket); the two share every handler. */
+static struct MHD_Daemon *start_daemon(struct cf_app *app, unsigned int flags, const struct sockaddr *addr,
+                                       int listen_fd)
+{
+    unsigned int limit = (unsigned int)app->cfg->max_connections;
+    unsigned int timeout = (unsigned int)app->cfg->connection_timeout;
+
+    if (listen_fd >= 0)
+        return MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                                NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app,
+                                MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+                                MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_END);
+    return MHD_start_daemon(flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, app,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, app, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, limit,
+                            MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_END);
+}
+
+/* A listening unix socket at path, replacing a stale socket file (never another kind of file). */
+static int listen_unix(const char *path, struct cf_error *err)
+{
+    struct sockaddr_un sun;
+    struct stat st;
+    int fd;
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        cf_fail(err, CF_E_VALIDATION, "listen_unix %s is longer than a socket path may be", path);
+        return -1;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(fd, 128) != 0) {
+        cf_fail(err, CF_E_IO, "cannot listen on unix socket %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    /* NGINX's workers connect as their own user: group and owner may, others not. */
+    chmod(path, 0660);
+    return fd;
+}
+
 cf_code cf_http_server_start(struct cf_app *app, struct cf_http_server **out, struct cf_error *err)
 {
     struct cf_http_server *server = NULL;
@@ -217,7 +275,6 @@ cf_code cf_http_server_start(struct cf_app *app, struct cf_http_server **out, st
         sin6.sin6_family = AF_INET6;
         sin6.sin6_port = htons((uint16_t)app->cfg->port);
         addr = (struct sockaddr *)&sin6;
-        flags |= MHD_USE_IPv6;
     } else {
         return cf_fail(err, CF_E_VALIDATION, "listen_address \"%s\" is not an IP address",
                        app->cfg->listen_address);
@@ -227,12 +284,8 @@ cf_code cf_http_server_start(struct cf_app *app, struct cf_http_server **out, st
     if (server == NULL)
         return cf_fail(err, CF_E_NOMEM, "out of memory");
     server->app = app;
-    server->daemon = MHD_start_daemon(
-        flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)app->cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)app->cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_END);
+    server->unix_fd = -1;
+    server->daemon = start_daemon(app, flags | (addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0), addr, -1);
     if (server->daemon == NULL) {
         free(server);
         return cf_fail(err, CF_E_IO, "cannot listen on %s port %lld (in use?)", app->cfg->listen_address,
@@ -240,6 +293,17 @@ cf_code cf_http_server_start(struct cf_app *app, struct cf_http_server **out, st
     }
     info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info != NULL ? info->port : (uint16_t)app->cfg->port;
+    if (app->cfg->listen_unix[0] != '\0') {
+        server->unix_fd = listen_unix(app->cfg->listen_unix, err);
+        if (server->unix_fd >= 0)
+            server->unix_daemon = start_daemon(app, flags, NULL, server->unix_fd);
+        if (server->unix_daemon == NULL) {
+            if (server->unix_fd >= 0)
+                cf_fail(err, CF_E_IO, "cannot serve the unix socket %s", app->cfg->listen_unix);
+            cf_http_server_stop(server);
+            return CF_E_IO;
+        }
+    }
     *out = server;
     return CF_OK;
 }
@@ -254,5 +318,12 @@ void cf_http_server_stop(struct cf_http_server *server)
     if (server == NULL)
         return;
     MHD_stop_daemon(server->daemon);
+    /* MHD closes the listening socket it was given; only the file is left to remove. */
+    if (server->unix_daemon != NULL) {
+        MHD_stop_daemon(server->unix_daemon);
+        unlink(server->app->cfg->listen_unix);
+    } else if (server->unix_fd >= 0) {
+        close(server->unix_fd);
+    }
     free(server);
 }

@@ -11,11 +11,13 @@
 #include "service_tokens.h"
 #include "version_ref.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The columns of a version, in the order version_json reads them. */
 #define VERSION_COLUMNS                                                                                      \
@@ -342,6 +344,28 @@ static cf_code version_json(PGresult *res, int row, int first, const char *templ
                      "created_at", created, "uploaded_by",
                      PQgetisnull(res, row, first + 8) ? NULL : PQgetvalue(res, row, first + 8));
     return *out != NULL ? CF_OK : cf_fail(err, CF_E_NOMEM, "out of memory");
+}
+
+cf_code cf_upload_write_file(struct cf_upload *up, int fd, struct cf_error *err)
+{
+    enum { CHUNK = 1024 * 1024 };
+    char *buf = malloc(CHUNK);
+    cf_code code = CF_OK;
+
+    if (buf == NULL)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
+    while (code == CF_OK) {
+        ssize_t got = read(fd, buf, CHUNK);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            code = cf_fail(err, CF_E_IO, "cannot read the handed-off file: %s", strerror(errno));
+        if (got <= 0)
+            break;
+        code = cf_upload_write(up, buf, (size_t)got, err);
+    }
+    free(buf);
+    return code;
 }
 
 /* The transaction that makes the version exist. On success *doomed holds the

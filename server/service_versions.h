@@ -37,6 +37,8 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
                         struct cf_error *err);
 /* After a failure the upload can only be freed. */
 cf_code cf_upload_write(struct cf_upload *up, const void *data, size_t len, struct cf_error *err);
+/* Feeds the whole of an open file to the upload (the NGINX handoff). */
+cf_code cf_upload_write_file(struct cf_upload *up, int fd, struct cf_error *err);
 /* *out is {"version": {...}, "rotated": [numbers]}. */
 cf_code cf_upload_commit(struct cf_upload *up, json_t **out, struct cf_error *err);
 /* Removes whatever an uncommitted upload stored. NULL is a no-op. */
