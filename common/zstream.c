@@ -10,6 +10,11 @@ struct cf_zcompressor {
     void *sink_ctx;
     unsigned char *out; /* CF_ZSTREAM_BUF bytes of compressed output */
     uint64_t out_bytes;
+    uint64_t frame_size; /* 0: one frame for the whole stream */
+    uint64_t in_frame;   /* input bytes in the frame being written */
+    uint64_t in_total;
+    struct cf_zframe *frames; /* ends of the frames written, for the seek table */
+    size_t nframes, frames_cap;
     bool finished;
     bool failed; /* zstd's state is unknown after an error, so the stream is dead */
 };
@@ -72,6 +77,7 @@ void cf_zcompressor_free(struct cf_zcompressor *zc)
     if (zc == NULL)
         return;
     free(zc->out);
+    free(zc->frames);
     ZSTD_freeCCtx(zc->cctx);
     free(zc);
 }
@@ -107,32 +113,171 @@ static cf_code compress_run(struct cf_zcompressor *zc, ZSTD_inBuffer *in, ZSTD_E
     }
 }
 
+void cf_zcompressor_set_seekable(struct cf_zcompressor *zc, uint64_t frame_size)
+{
+    zc->frame_size = frame_size;
+}
+
+/* Closes the current frame and remembers where it ended. */
+static cf_code end_frame(struct cf_zcompressor *zc, struct cf_error *err)
+{
+    ZSTD_inBuffer none = {NULL, 0, 0};
+    cf_code rc = compress_run(zc, &none, ZSTD_e_end, err);
+
+    if (rc != CF_OK || zc->frame_size == 0)
+        return rc;
+    if (zc->nframes == zc->frames_cap) {
+        size_t cap = zc->frames_cap == 0 ? 64 : zc->frames_cap * 2;
+        struct cf_zframe *grown = realloc(zc->frames, cap * sizeof(*grown));
+        if (grown == NULL) {
+            zc->failed = true;
+            return cf_fail(err, CF_E_NOMEM, "out of memory for the seek table");
+        }
+        zc->frames = grown;
+        zc->frames_cap = cap;
+    }
+    zc->frames[zc->nframes].compressed_end = zc->out_bytes;
+    zc->frames[zc->nframes].original_end = zc->in_total;
+    zc->nframes++;
+    zc->in_frame = 0;
+    return CF_OK;
+}
+
+static void put_le(unsigned char *p, uint64_t value, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(value >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+    uint64_t value = 0;
+
+    for (int i = bytes - 1; i >= 0; i--)
+        value = (value << 8) | p[i];
+    return value;
+}
+
+#define SKIPPABLE_MAGIC 0x184D2A5Eu
+#define SEEK_MAGIC      0x5845494Bu
+#define SEEK_VERSION    1u
+
+/* Writes the seek table as a skippable frame. */
+static cf_code write_seek_table(struct cf_zcompressor *zc, struct cf_error *err)
+{
+    size_t payload = zc->nframes * CF_ZSEEK_ENTRY + CF_ZSEEK_TRAILER;
+    unsigned char *table = malloc(8 + payload);
+    unsigned char *p = table;
+    cf_code rc;
+
+    if (table == NULL)
+        return cf_fail(err, CF_E_NOMEM, "out of memory for the seek table");
+    put_le(p, SKIPPABLE_MAGIC, 4);
+    put_le(p + 4, payload, 4);
+    p += 8;
+    for (size_t i = 0; i < zc->nframes; i++, p += CF_ZSEEK_ENTRY) {
+        put_le(p, zc->frames[i].compressed_end, 8);
+        put_le(p + 8, zc->frames[i].original_end, 8);
+    }
+    put_le(p, zc->nframes, 4);
+    put_le(p + 4, SEEK_VERSION, 4);
+    put_le(p + 8, SEEK_MAGIC, 4);
+    rc = zc->sink(zc->sink_ctx, table, 8 + payload, err);
+    if (rc == CF_OK)
+        zc->out_bytes += 8 + payload;
+    else
+        ensure_reported(err, rc, "writing the seek table");
+    free(table);
+    return rc;
+}
+
 cf_code cf_zcompressor_push(struct cf_zcompressor *zc, const void *data, size_t len, struct cf_error *err)
 {
-    ZSTD_inBuffer in = {data, len, 0};
+    const char *bytes = data;
 
     if (zc->failed)
         return cf_fail(err, CF_E_INTERNAL, "the compressed stream already failed");
     if (zc->finished)
         return cf_fail(err, CF_E_INTERNAL, "data pushed after the compressed stream was finished");
-    if (len == 0)
-        return CF_OK;
-    return compress_run(zc, &in, ZSTD_e_continue, err);
+    while (len > 0) {
+        size_t take = len;
+        cf_code rc;
+
+        if (zc->frame_size > 0 && take > zc->frame_size - zc->in_frame)
+            take = (size_t)(zc->frame_size - zc->in_frame);
+        ZSTD_inBuffer in = {bytes, take, 0};
+        rc = compress_run(zc, &in, ZSTD_e_continue, err);
+        if (rc != CF_OK)
+            return rc;
+        zc->in_frame += take;
+        zc->in_total += take;
+        bytes += take;
+        len -= take;
+        if (zc->frame_size > 0 && zc->in_frame == zc->frame_size) {
+            rc = end_frame(zc, err);
+            if (rc != CF_OK)
+                return rc;
+        }
+    }
+    return CF_OK;
 }
 
 cf_code cf_zcompressor_finish(struct cf_zcompressor *zc, struct cf_error *err)
 {
-    ZSTD_inBuffer in = {NULL, 0, 0};
-    cf_code rc;
+    cf_code rc = CF_OK;
 
     if (zc->failed)
         return cf_fail(err, CF_E_INTERNAL, "the compressed stream already failed");
     if (zc->finished)
         return cf_fail(err, CF_E_INTERNAL, "the compressed stream was already finished");
-    rc = compress_run(zc, &in, ZSTD_e_end, err);
+    /* The last frame, unless the input ended exactly on a frame boundary. */
+    if (zc->in_frame > 0 || zc->nframes == 0 || zc->frame_size == 0)
+        rc = end_frame(zc, err);
+    if (rc == CF_OK && zc->frame_size > 0)
+        rc = write_seek_table(zc, err);
     if (rc == CF_OK)
         zc->finished = true;
     return rc;
+}
+
+bool cf_zseek_trailer(const unsigned char tail[CF_ZSEEK_TRAILER], uint32_t *nframes)
+{
+    if (get_le(tail + 8, 4) != SEEK_MAGIC || get_le(tail + 4, 4) != SEEK_VERSION)
+        return false;
+    *nframes = (uint32_t)get_le(tail, 4);
+    return *nframes > 0;
+}
+
+cf_code cf_zseek_parse(const unsigned char *entries, uint32_t nframes, uint64_t stored_size,
+                       uint64_t original_size, struct cf_zframe *out, struct cf_error *err)
+{
+    uint64_t table_start = stored_size - (8 + (uint64_t)nframes * CF_ZSEEK_ENTRY + CF_ZSEEK_TRAILER);
+
+    for (uint32_t i = 0; i < nframes; i++) {
+        out[i].compressed_end = get_le(entries + (size_t)i * CF_ZSEEK_ENTRY, 8);
+        out[i].original_end = get_le(entries + (size_t)i * CF_ZSEEK_ENTRY + 8, 8);
+        if (i > 0 && (out[i].compressed_end <= out[i - 1].compressed_end ||
+                      out[i].original_end <= out[i - 1].original_end))
+            return cf_fail(err, CF_E_IO, "the seek table's frame %u does not follow the one before", i);
+    }
+    if (out[nframes - 1].compressed_end != table_start || out[nframes - 1].original_end != original_size)
+        return cf_fail(err, CF_E_IO, "the seek table does not match the stream's sizes");
+    return CF_OK;
+}
+
+uint32_t cf_zseek_find(const struct cf_zframe *frames, uint32_t nframes, uint64_t offset)
+{
+    uint32_t low = 0, high = nframes - 1;
+
+    /* The first frame whose original end lies past offset. */
+    while (low < high) {
+        uint32_t mid = low + (high - low) / 2;
+        if (frames[mid].original_end > offset)
+            high = mid;
+        else
+            low = mid + 1;
+    }
+    return low;
 }
 
 uint64_t cf_zcompressor_out_bytes(const struct cf_zcompressor *zc)

@@ -288,6 +288,8 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
         code = cf_fail(err, CF_E_NOMEM, "out of memory");
         goto out;
     }
+    /* Independent frames with a seek table: a range read decompresses one frame, not all before it. */
+    cf_zcompressor_set_seekable(up->zc, CF_ZSTREAM_FRAME_SIZE);
     {
         /* Recorded before any byte is stored, so that a crash leaves a trace for the clean-up. */
         const char *params[] = {up->key, up->collection_id, app->instance_id};
@@ -634,6 +636,69 @@ static ssize_t stream_source(void *ctx, void *buf, size_t cap, struct cf_error *
     return cf_store_read(s->reader, buf, cap, err);
 }
 
+/* Reads length bytes of a stored object at offset into buf. */
+static cf_code read_stored(struct cf_app *app, const char *key, uint64_t offset, unsigned char *buf,
+                           size_t length, struct cf_error *err)
+{
+    struct cf_store_reader *reader = NULL;
+    size_t done = 0;
+    cf_code code = cf_store_reader_open(app->store, key, offset, &reader, err);
+
+    while (code == CF_OK && done < length) {
+        ssize_t got = cf_store_read(reader, buf + done, length - done, err);
+        if (got <= 0)
+            code = got < 0 ? (err != NULL ? err->code : CF_E_IO)
+                           : cf_fail(err, CF_E_IO, "the object ends early");
+        else
+            done += (size_t)got;
+    }
+    cf_store_reader_free(reader);
+    return code;
+}
+
+/* Where decompression must start to reach original byte offset: the frame
+ * holding it, from the object's seek table (common/zstream.h). An object
+ * without a table (or a table that does not fit) is read from its start. */
+static cf_code seek_frame(struct cf_app *app, const struct cf_version_info *v, uint64_t offset,
+                          uint64_t *compressed_start, uint64_t *original_start, struct cf_error *err)
+{
+    unsigned char tail[CF_ZSEEK_TRAILER];
+    unsigned char *entries = NULL;
+    struct cf_zframe *frames = NULL;
+    uint64_t table_size;
+    uint32_t nframes, frame;
+    cf_code code;
+
+    *compressed_start = *original_start = 0;
+    if ((uint64_t)v->stored_size < CF_ZSEEK_TRAILER)
+        return CF_OK;
+    code = read_stored(app, v->storage_key, (uint64_t)v->stored_size - CF_ZSEEK_TRAILER, tail, sizeof(tail),
+                       err);
+    if (code != CF_OK || !cf_zseek_trailer(tail, &nframes))
+        return code;
+    table_size = 8 + (uint64_t)nframes * CF_ZSEEK_ENTRY + CF_ZSEEK_TRAILER;
+    if (table_size > (uint64_t)v->stored_size)
+        return CF_OK;
+    entries = malloc((size_t)nframes * CF_ZSEEK_ENTRY);
+    frames = malloc((size_t)nframes * sizeof(*frames));
+    if (entries == NULL || frames == NULL)
+        code = cf_fail(err, CF_E_NOMEM, "out of memory");
+    if (code == CF_OK)
+        code = read_stored(app, v->storage_key, (uint64_t)v->stored_size - table_size + 8, entries,
+                           (size_t)nframes * CF_ZSEEK_ENTRY, err);
+    if (code == CF_OK && cf_zseek_parse(entries, nframes, (uint64_t)v->stored_size, (uint64_t)v->size, frames,
+                                        NULL) == CF_OK) {
+        frame = cf_zseek_find(frames, nframes, offset);
+        if (frame > 0) {
+            *compressed_start = frames[frame - 1].compressed_end;
+            *original_start = frames[frame - 1].original_end;
+        }
+    }
+    free(entries);
+    free(frames);
+    return code;
+}
+
 cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p,
                                const struct cf_version_info *v, bool stored, uint64_t offset, uint64_t length,
                                struct cf_version_stream **out, struct cf_error *err)
@@ -641,9 +706,19 @@ cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p,
     struct cf_version_stream *s = calloc(1, sizeof(*s));
     cf_code code;
 
+    uint64_t start = stored ? offset : 0, original_start = 0;
+
     if (s == NULL)
         return cf_fail(err, CF_E_NOMEM, "out of memory");
-    code = cf_store_reader_open(app->store, v->storage_key, stored ? offset : 0, &s->reader, err);
+    /* A range of the original bytes starts decompressing at the frame that holds it. */
+    if (!stored && offset > 0) {
+        code = seek_frame(app, v, offset, &start, &original_start, err);
+        if (code != CF_OK) {
+            free(s);
+            return code;
+        }
+    }
+    code = cf_store_reader_open(app->store, v->storage_key, start, &s->reader, err);
     if (code == CF_E_NOT_FOUND)
         code = cf_fail(err, CF_E_INTERNAL, "the bytes of version %lld (%s) are missing from storage",
                        (long long)v->number, v->storage_key);
@@ -656,7 +731,7 @@ cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p,
     }
     s->remaining = length;
     if (!stored) {
-        s->skip = offset;
+        s->skip = offset - original_start;
         s->zd = cf_zdecompressor_new(stream_source, s);
         if (s->zd == NULL)
             code = cf_fail(err, CF_E_NOMEM, "out of memory");
