@@ -257,10 +257,22 @@ void cf_h_version_download(struct cf_request *req)
         cf_reply_outcome(req, code, 200, NULL, NULL, &err);
         return;
     }
-    response =
-        MHD_create_response_from_callback(length, DOWNLOAD_BLOCK, download_read, stream, download_free);
-    if (response == NULL) {
+    if (stream != NULL && stored && cf_version_stream_fd(stream) >= 0) {
+        /* The stored bytes as they are: the kernel copies them (sendfile); MHD owns the duplicate. */
+        int fd = dup(cf_version_stream_fd(stream));
+        response = fd >= 0 ? MHD_create_response_from_fd_at_offset64(length, fd, 0) : NULL;
+        if (response != NULL)
+            cf_metrics_download_bytes(length);
+        else if (fd >= 0)
+            close(fd);
         cf_version_stream_free(stream);
+        stream = NULL;
+    } else {
+        response =
+            MHD_create_response_from_callback(length, DOWNLOAD_BLOCK, download_read, stream, download_free);
+    }
+    if (response == NULL) {
+        cf_version_stream_free(stream); /* NULL-safe */
         cf_reply_fail(req, CF_E_NOMEM, "cannot create the response");
         return;
     }

@@ -745,6 +745,11 @@ out:
     return code;
 }
 
+int cf_version_stream_fd(struct cf_version_stream *s)
+{
+    return s->zd == NULL ? cf_store_reader_fd(s->reader) : -1;
+}
+
 ssize_t cf_version_stream_read(struct cf_version_stream *s, void *buf, size_t cap, struct cf_error *err)
 {
     ssize_t got;

@@ -72,6 +72,9 @@ struct cf_version_stream;
 cf_code cf_version_stream_open(struct cf_app *app, const struct cf_principal *p,
                                const struct cf_version_info *v, bool stored, uint64_t offset, uint64_t length,
                                struct cf_version_stream **out, struct cf_error *err);
+/* For a stream of stored bytes whose backend has a file: the descriptor, at
+ * the stream's start, for sendfile (still owned by the stream); else -1. */
+int cf_version_stream_fd(struct cf_version_stream *s);
 /* Up to cap bytes; 0 at the end; -1 on error (a corrupt object is CF_E_IO). */
 ssize_t cf_version_stream_read(struct cf_version_stream *s, void *buf, size_t cap, struct cf_error *err);
 void cf_version_stream_free(struct cf_version_stream *s);
