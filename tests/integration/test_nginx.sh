@@ -35,8 +35,11 @@ http {
 CONF
 nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t >/dev/null 2>&1 ||
     { nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t; exit 1; }
-nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" &
-ITEST_PIDS+=($!)
+# Its output goes to a file: a process holding ctest's pipe would keep the test from ending.
+nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" >"$ITEST_DIR/nginx/logs/stdout.log" 2>&1 &
+nginx_pid=$!
+# SIGKILL on the master would leave its workers behind: stop NGINX with TERM and wait.
+trap 'kill -TERM "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; itest_cleanup' EXIT
 nginx_url=http://127.0.0.1:$nginx_port
 for _ in $(seq 100); do curl -fsS "$nginx_url/live" >/dev/null 2>&1 && break; sleep 0.05; done
 
@@ -52,14 +55,17 @@ api POST "$C" -d '{"id": "big", "account_id": "acct"}'
     seq -f "INSERT INTO t VALUES (%.0f, 'some row text');" 1 40000000 | head -c 1073741824
     head -c 1073741824 /dev/urandom
 ) >"$ITEST_DIR/2g"
+echo "[$SECONDS s] 2 GiB generated"
 want=$(sha256sum "$ITEST_DIR/2g" | cut -d' ' -f1)
 api POST "$C/big/versions" -T "$ITEST_DIR/2g" -X POST -H 'Expect:' -H "X-Content-SHA256: $want"
 expect 201 "a 2 GiB upload through NGINX's handoff"
+echo "[$SECONDS s] 2 GiB uploaded through NGINX"
 eq "its size" "$(jbody .version.size)" 2147483648
 eq "its checksum" "$(jbody .version.sha256)" "$want"
 check "cofferd got it by path" grep -q "POST /api/stable/repository/collection/big/versions 201" "$ITEST_DIR/cofferd.log"
 curl -sS -o "$ITEST_DIR/2g.back" -H "Authorization: Bearer $TOKEN" "$nginx_url$C/big/versions/latest"
 check "the download through NGINX is byte-identical" cmp -s "$ITEST_DIR/2g" "$ITEST_DIR/2g.back"
+echo "[$SECONDS s] 2 GiB downloaded and compared"
 rm -f "$ITEST_DIR/2g" "$ITEST_DIR/2g.back"
 eq "NGINX removed its temp file" "$(find "$body_dir" -type f | wc -l)" 0
 
@@ -113,12 +119,14 @@ STATUS=$(curl -sS -o "$ITEST_DIR/body" -w '%{http_code}' --unix-socket "$ITEST_D
     -H "X-Coffer-Proxy-Secret: $secret" -X POST "http://coffer$C/big/versions")
 eq "the same request over the unix socket" "$STATUS" 201
 
+echo "[$SECONDS s] trust rules checked"
 # A client that gives up mid-upload: NGINX never calls cofferd, nothing is left.
 COFFER_URL=$nginx_url
 versions_before=$(itest_sql "SELECT count(*) FROM versions")
+# (wait on the pipeline's job waits for the sleeper too: keep it short.)
 (
     head -c 8388608 /dev/urandom
-    exec sleep 30
+    exec sleep 4
 ) 2>/dev/null | curl -sS -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Expect:' -X POST -T - \
     "$nginx_url$C/big/versions" >/dev/null 2>&1 &
 client=$!
@@ -129,6 +137,7 @@ sleep 1
 eq "no version from the abandoned upload" "$(itest_sql "SELECT count(*) FROM versions")" "$versions_before"
 eq "no temp file left by NGINX (its files live two levels down)" "$(find "$body_dir" -mindepth 2 -type f | wc -l)" 0
 eq "no part file left in cofferd's storage" "$(find "$ITEST_DIR/storage/tmp" -type f | wc -l)" 0
+echo "[$SECONDS s] abandoned upload checked"
 
 cofferd_stop
 itest_finish
