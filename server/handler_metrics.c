@@ -42,7 +42,10 @@ static cf_code admit(struct cf_request *req, bool token_allowed, struct cf_error
     return code;
 }
 
-void cf_h_metrics_prometheus(struct cf_request *req)
+/* Admits the request, has write produce the text, and replies it. */
+static void serve(struct cf_request *req, bool token_allowed,
+                  cf_code (*write)(struct cf_app *, struct cf_buf *, struct cf_error *),
+                  const char *content_type)
 {
     struct cf_error err;
     struct cf_buf text;
@@ -50,32 +53,23 @@ void cf_h_metrics_prometheus(struct cf_request *req)
 
     cf_error_init(&err);
     cf_buf_init(&text, METRICS_MAX);
-    code = admit(req, true, &err);
+    code = admit(req, token_allowed, &err);
     if (code == CF_OK)
-        code = cf_metrics_prometheus(req->app, &text, &err);
+        code = write(req->app, &text, &err);
     if (code == CF_OK)
-        reply_text(req, &text, "text/plain; version=0.0.4; charset=utf-8");
+        reply_text(req, &text, content_type);
     else
         cf_reply_error(req, &err);
     cf_buf_dispose(&text);
     cf_error_dispose(&err);
 }
 
+void cf_h_metrics_prometheus(struct cf_request *req)
+{
+    serve(req, true, cf_metrics_prometheus, "text/plain; version=0.0.4; charset=utf-8");
+}
+
 void cf_h_metrics_influx(struct cf_request *req)
 {
-    struct cf_error err;
-    struct cf_buf text;
-    cf_code code;
-
-    cf_error_init(&err);
-    cf_buf_init(&text, METRICS_MAX);
-    code = admit(req, false, &err);
-    if (code == CF_OK)
-        code = cf_metrics_influx(req->app, &text, &err);
-    if (code == CF_OK)
-        reply_text(req, &text, "text/plain; charset=utf-8");
-    else
-        cf_reply_error(req, &err);
-    cf_buf_dispose(&text);
-    cf_error_dispose(&err);
+    serve(req, false, cf_metrics_influx, "text/plain; charset=utf-8");
 }

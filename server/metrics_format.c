@@ -4,13 +4,13 @@
 #include <string.h>
 
 /* Appends value, putting a backslash before each character listed in special
- * and writing newlines as \n. */
-static cf_code escaped(struct cf_buf *out, const char *value, const char *special)
+ * and writing newlines (and carriage returns) as newline_as. */
+static cf_code escaped(struct cf_buf *out, const char *value, const char *special, const char *newline_as)
 {
     for (const char *p = value; *p != '\0'; p++) {
         cf_code code;
-        if (*p == '\n')
-            code = cf_buf_append(out, "\\n", 2);
+        if (*p == '\n' || *p == '\r')
+            code = cf_buf_append(out, newline_as, strlen(newline_as));
         else if (strchr(special, *p) != NULL)
             code = cf_buf_printf(out, "\\%c", *p);
         else
@@ -23,7 +23,7 @@ static cf_code escaped(struct cf_buf *out, const char *value, const char *specia
 
 cf_code cf_prom_label_value(struct cf_buf *out, const char *value)
 {
-    return escaped(out, value, "\\\"");
+    return escaped(out, value, "\\\"", "\\n");
 }
 
 cf_code cf_prom_header(struct cf_buf *out, const char *name, const char *type, const char *help)
@@ -59,16 +59,5 @@ cf_code cf_influx_tag(struct cf_buf *out, const char *value)
     /* A newline cannot be escaped in the line protocol (it would end the line):
      * it becomes an escaped space. InfluxDB 1.x reads a backslash before any
      * other character literally, so backslashes are left as they are. */
-    for (const char *p = value; *p != '\0'; p++) {
-        cf_code code;
-        if (*p == '\n' || *p == '\r')
-            code = cf_buf_append(out, "\\ ", 2);
-        else if (*p == ',' || *p == '=' || *p == ' ')
-            code = cf_buf_printf(out, "\\%c", *p);
-        else
-            code = cf_buf_append(out, p, 1);
-        if (code != CF_OK)
-            return code;
-    }
-    return CF_OK;
+    return escaped(out, value, ",= ", "\\ ");
 }
