@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The documentation keeps up with the code: docs/openapi.yaml is valid OpenAPI
 # and lists every route of server/routes.c with its method; conf/cofferd.conf is
-# exactly what `cofferd --print-config` prints with nothing configured;
+# exactly what `cofferd --print-config` prints with nothing configured (--config /dev/null,
+# so that an /etc/coffer/cofferd.conf on the machine does not count);
 # docs/configuration.md names every option; docs/api.md names every API error
 # code of common/error.c with its HTTP status. Needs no database.
 #
@@ -78,7 +79,7 @@ check_openapi_valid()
 check_conf_is_default_print()
 {
     have_files "$conf" "$COFFER_BIN/cofferd" || return 1
-    if ! env -i PATH="$PATH" "$COFFER_BIN/cofferd" --print-config >"$scratch/printed" 2>"$scratch/stderr"; then
+    if ! env -i PATH="$PATH" "$COFFER_BIN/cofferd" --config /dev/null --print-config >"$scratch/printed" 2>"$scratch/stderr"; then
         echo "cofferd --print-config failed:"
         cat "$scratch/stderr"
         return 1
@@ -97,7 +98,7 @@ check_options_documented()
 {
     local names name missing=0
     have_files "$config_md" "$COFFER_BIN/cofferd" || return 1
-    names=$(env -i PATH="$PATH" "$COFFER_BIN/cofferd" --print-config | sed -n 's/^\([a-z0-9_]*\) = .*$/\1/p')
+    names=$(env -i PATH="$PATH" "$COFFER_BIN/cofferd" --config /dev/null --print-config | sed -n 's/^\([a-z0-9_]*\) = .*$/\1/p')
     if [[ -z $names ]]; then
         echo "no option found in the output of cofferd --print-config"
         return 1
