@@ -18,6 +18,7 @@
 struct cf_retained_version {
     int64_t number;
     int64_t created_at; /* Unix seconds */
+    int64_t size;       /* the caller's own figure, carried along untouched */
     bool keep;          /* output */
 };
 

@@ -130,10 +130,10 @@ static void rotation_plan_dispose(struct rotation_plan *plan)
 }
 
 /* Adds version number (of size bytes) to the plan. */
-static cf_code plan_add(struct rotation_plan *plan, struct cf_buf *numbers, const char *number, int64_t size,
+static cf_code plan_add(struct rotation_plan *plan, struct cf_buf *numbers, int64_t number, int64_t size,
                         struct cf_error *err)
 {
-    if (cf_buf_printf(numbers, "%s%s", plan->count > 0 ? "," : "", number) != CF_OK)
+    if (cf_buf_printf(numbers, "%s%lld", plan->count > 0 ? "," : "", (long long)number) != CF_OK)
         return cf_fail(err, CF_E_NOMEM, "out of memory");
     plan->count++;
     plan->size += size;
@@ -152,13 +152,15 @@ static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const 
 
     memset(plan, 0, sizeof(*plan));
     cf_buf_init(&numbers, SIZE_MAX);
+    if (cf_buf_append(&numbers, "{", 1) != CF_OK)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
     if (state->strategy == CF_DELETE_OLDEST && cf_rotation_count(state) > 0) {
         const char *params[] = {collection_id, count};
         snprintf(count, sizeof(count), "%lld", (long long)cf_rotation_count(state));
         code = cf_db_query(db, &stmt_oldest_versions, params, 2, &res, err);
         for (int i = 0; code == CF_OK && i < PQntuples(res); i++)
-            code = plan_add(plan, &numbers, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
-                            err);
+            code = plan_add(plan, &numbers, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                            strtoll(PQgetvalue(res, i, 1), NULL, 10), err);
     } else if (state->strategy == CF_RETENTION) {
         const char *params[] = {collection_id};
         code = cf_db_query(db, &stmt_version_times, params, 1, &res, err);
@@ -169,32 +171,29 @@ static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const 
                 code = cf_fail(err, CF_E_NOMEM, "out of memory");
         }
         if (code == CF_OK) {
-            /* The new version takes part in the selection (on the real clock it is the newest). */
             for (int i = 0; i < rows; i++) {
                 versions[i].number = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+                versions[i].size = strtoll(PQgetvalue(res, i, 1), NULL, 10);
                 versions[i].created_at = strtoll(PQgetvalue(res, i, 2), NULL, 10);
             }
-            versions[rows].number = INT64_MAX;
+            /* The new version takes part in the selection (on the real clock it is the newest);
+             * number 0 marks it, since stored numbers start at 1. */
             versions[rows].created_at = new_created_at;
             cf_retention_select(state->retention, versions, (size_t)rows + 1);
         }
         for (int i = 0; code == CF_OK && i <= rows; i++) {
-            char number[24];
-            if (versions[i].keep || versions[i].number == INT64_MAX)
-                continue;
-            snprintf(number, sizeof(number), "%lld", (long long)versions[i].number);
-            for (int row = 0; row < rows; row++) {
-                if (strcmp(PQgetvalue(res, row, 0), number) == 0)
-                    code = plan_add(plan, &numbers, number, strtoll(PQgetvalue(res, row, 1), NULL, 10), err);
-            }
+            if (!versions[i].keep && versions[i].number != 0)
+                code = plan_add(plan, &numbers, versions[i].number, versions[i].size, err);
         }
     }
-    if (code == CF_OK && plan->count > 0 && cf_buf_printf(&numbers, "}") == CF_OK) {
-        plan->numbers = malloc(numbers.len + 2);
-        if (plan->numbers == NULL)
+    if (code == CF_OK && plan->count > 0) {
+        if (cf_buf_append(&numbers, "}", 1) != CF_OK) {
             code = cf_fail(err, CF_E_NOMEM, "out of memory");
-        else
-            snprintf(plan->numbers, numbers.len + 2, "{%s", numbers.data);
+        } else {
+            /* The buffer's text becomes the plan's. */
+            plan->numbers = numbers.data;
+            cf_buf_init(&numbers, SIZE_MAX);
+        }
     }
     if (code != CF_OK)
         rotation_plan_dispose(plan);

@@ -251,7 +251,7 @@ static void test_no_rules_keeps_nothing(void **state)
     static const struct row rows[] = {
         {1, "2024-05-01T10:00:00Z"}, {2, "2025-01-01T10:00:00Z"}, {3, "2025-01-01T11:00:00Z"}};
     int64_t rules[CF_RETENTION_RULES];
-    struct cf_retained_version outside = {7, 0, true};
+    struct cf_retained_version outside = {.number = 7, .created_at = 0, .keep = true};
 
     (void)state;
     expect_kept(no_rules, rows, "");
