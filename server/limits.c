@@ -29,3 +29,23 @@ cf_code cf_limits_check(const struct cf_commit_state *s, int64_t new_size, int64
                        (long long)(s->account_size - rotated_size + new_size), (long long)s->account_quota);
     return CF_OK;
 }
+
+int64_t cf_limits_room(const struct cf_commit_state *s, int64_t rotated_size, cf_code *code)
+{
+    int64_t room = INT64_MAX;
+
+    *code = CF_OK;
+    if (s->max_version_size > 0) {
+        room = s->max_version_size;
+        *code = CF_E_VERSION_TOO_LARGE;
+    }
+    if (s->max_collection_size > 0 && s->max_collection_size - (s->size - rotated_size) < room) {
+        room = s->max_collection_size - (s->size - rotated_size);
+        *code = CF_E_COLLECTION_FULL;
+    }
+    if (s->account_quota > 0 && s->account_quota - (s->account_size - rotated_size) < room) {
+        room = s->account_quota - (s->account_size - rotated_size);
+        *code = CF_E_ACCOUNT_QUOTA_EXCEEDED;
+    }
+    return room;
+}

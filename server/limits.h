@@ -29,4 +29,11 @@ int64_t cf_rotation_count(const struct cf_commit_state *s);
 cf_code cf_limits_check(const struct cf_commit_state *s, int64_t new_size, int64_t rotated_count,
                         int64_t rotated_size, struct cf_error *err);
 
+/* The most bytes a new version may have, as the limits stand now, with
+ * rotated_size bytes leaving in its commit: the smallest of max_version_size
+ * and the room the collection and the account have left. *code is the
+ * refusal past it (CF_OK and INT64_MAX when nothing limits it). The bounds are
+ * those cf_limits_check applies. */
+int64_t cf_limits_room(const struct cf_commit_state *s, int64_t rotated_size, cf_code *code);
+
 #endif

@@ -203,29 +203,6 @@ static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const 
     return code;
 }
 
-/* The most bytes an upload may bring, and the refusal past them, from the
- * limits as they stand when it starts: max_version_size, the collection's and
- * the account's room after the rotation the upload would cause. The commit
- * checks again on the final figures. */
-static void upload_room(const struct cf_commit_state *s, const struct rotation_plan *plan, int64_t *room,
-                        cf_code *code)
-{
-    *room = INT64_MAX;
-    *code = CF_OK;
-    if (s->max_version_size > 0) {
-        *room = s->max_version_size;
-        *code = CF_E_VERSION_TOO_LARGE;
-    }
-    if (s->max_collection_size > 0 && s->max_collection_size - (s->size - plan->size) < *room) {
-        *room = s->max_collection_size - (s->size - plan->size);
-        *code = CF_E_COLLECTION_FULL;
-    }
-    if (s->account_quota > 0 && s->account_quota - (s->account_size - plan->size) < *room) {
-        *room = s->account_quota - (s->account_size - plan->size);
-        *code = CF_E_ACCOUNT_QUOTA_EXCEEDED;
-    }
-}
-
 cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
                         const struct cf_upload_request *request, struct cf_upload **out, struct cf_error *err)
 {
@@ -279,7 +256,7 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     up->one_time_token = p->one_time_upload;
     if (request->expected_sha256 != NULL)
         snprintf(up->expected_sha256, sizeof(up->expected_sha256), "%s", request->expected_sha256);
-    upload_room(&state, &plan, &up->room, &up->room_code);
+    up->room = cf_limits_room(&state, plan.size, &up->room_code);
     up->hash = cf_sha256_new();
     up->zc = cf_zcompressor_new((int)app->cfg->compression_level, (int)app->cfg->compression_threads,
                                 upload_sink, up);

@@ -257,10 +257,50 @@ static void test_retention_counts_what_it_deletes(void **state)
     cf_error_dispose(&err);
 }
 
+/* The room is exactly what cf_limits_check lets through: one byte more is refused with the same code. */
+static void test_room_is_the_edge_of_the_check(void **state)
+{
+    struct cf_commit_state s = state_of(CF_DELETE_OLDEST, 0, 2);
+    cf_code code;
+    int64_t room;
+
+    (void)state;
+    room = cf_limits_room(&s, 0, &code);
+    assert_int_equal(code, CF_OK);
+    assert_true(room == INT64_MAX);
+
+    s.max_version_size = 500;
+    s.max_collection_size = 1000;
+    s.size = 700;
+    room = cf_limits_room(&s, 0, &code);
+    assert_int_equal(room, 300);
+    assert_int_equal(code, CF_E_COLLECTION_FULL);
+    assert_int_equal(cf_limits_check(&s, room, 0, 0, NULL), CF_OK);
+    assert_int_equal(cf_limits_check(&s, room + 1, 0, 0, NULL), code);
+
+    /* Rotation frees room; then max_version_size is the tighter bound. */
+    room = cf_limits_room(&s, 400, &code);
+    assert_int_equal(room, 500);
+    assert_int_equal(code, CF_E_VERSION_TOO_LARGE);
+    assert_int_equal(cf_limits_check(&s, room + 1, 1, 400, NULL), code);
+
+    s.account_quota = 2000;
+    s.account_size = 1900;
+    room = cf_limits_room(&s, 400, &code);
+    assert_int_equal(room, 500);
+    s.account_size = 1950;
+    room = cf_limits_room(&s, 400, &code);
+    assert_int_equal(room, 450);
+    assert_int_equal(code, CF_E_ACCOUNT_QUOTA_EXCEEDED);
+    assert_int_equal(cf_limits_check(&s, room, 1, 400, NULL), CF_OK);
+    assert_int_equal(cf_limits_check(&s, room + 1, 1, 400, NULL), code);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retention_counts_what_it_deletes),
+        cmocka_unit_test(test_room_is_the_edge_of_the_check),
         cmocka_unit_test(test_rotation_delete_oldest),
         cmocka_unit_test(test_rotation_unlimited_and_other_strategies),
         cmocka_unit_test(test_version_too_large),
