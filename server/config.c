@@ -32,11 +32,11 @@ const struct cf_option cf_options[] = {
         "Also listen on this unix socket path (for NGINX on the same host); empty for none."),
     OPT(trusted_proxies, CF_OPT_STRING, "", 0, 0, "handoff",
         "Comma-separated addresses or CIDR blocks (and \"unix\" for the unix socket) whose "
-        "X-Internal-Filename is honoured. Empty: nobody's."),
+        "X-Internal-Filename and X-Real-IP are believed, with proxy_secret. Empty: nobody's."),
     OPT(nginx_temp_dir, CF_OPT_STRING, "", 0, 0, "handoff",
         "NGINX's client_body_temp_path: X-Internal-Filename must name a regular file inside it."),
     OPT(proxy_secret, CF_OPT_SECRET, "", 0, 0, "handoff",
-        "The X-Coffer-Proxy-Secret value NGINX adds; the handoff is refused without it."),
+        "The X-Coffer-Proxy-Secret value NGINX adds; without it neither header is believed."),
     OPT(database_url, CF_OPT_STRING, "dbname=coffer", 0, 0, "database",
         "libpq connection string or URI of the PostgreSQL database."),
     OPT(db_pool_size, CF_OPT_INT, "16", 1, 1000, "database", "PostgreSQL connections this instance keeps."),

@@ -41,7 +41,7 @@ static cf_code declared_length(struct cf_request *req, int64_t *out, struct cf_e
  * (NGINX deletes it once it has the reply). */
 static void upload_handed_off(struct cf_request *req, struct cf_upload_request *request)
 {
-    struct cf_handoff_request handoff = {req->client_ip, cf_request_header(req, CF_PROXY_SECRET_HEADER),
+    struct cf_handoff_request handoff = {req->peer, cf_request_header(req, CF_PROXY_SECRET_HEADER),
                                          cf_request_header(req, "X-Internal-Filename")};
     struct cf_upload *up = NULL;
     struct cf_error err;

@@ -1,7 +1,6 @@
 #include "handoff.h"
 
-#include "cidr.h"
-#include "secret.h"
+#include "proxy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,37 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Whether client_ip is in the comma-separated list of addresses, blocks and "unix". */
-static bool trusted(const char *list, const char *client_ip)
-{
-    char item[128];
-    const char *p = list;
-
-    while (*p != '\0') {
-        size_t len = strcspn(p, ",");
-        struct cf_cidr cidr;
-
-        if (len < sizeof(item)) {
-            memcpy(item, p, len);
-            item[len] = '\0';
-            /* Trim spaces around the item. */
-            char *start = item, *end = item + strlen(item);
-            while (*start == ' ')
-                start++;
-            while (end > start && end[-1] == ' ')
-                *--end = '\0';
-            if (strcmp(start, "unix") == 0
-                    ? strcmp(client_ip, "unix") == 0
-                    : (cf_cidr_parse(start, &cidr, NULL) == CF_OK && cf_cidr_contains_text(&cidr, client_ip)))
-                return true;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    return false;
-}
 
 cf_code cf_handoff_open(const struct cf_config *cfg, const struct cf_handoff_request *request, int *fd,
                         int64_t *size, struct cf_error *err)
@@ -54,11 +22,9 @@ cf_code cf_handoff_open(const struct cf_config *cfg, const struct cf_handoff_req
     cf_code code = CF_OK;
 
     *fd = -1;
-    if (cfg->trusted_proxies[0] == '\0' || !trusted(cfg->trusted_proxies, request->client_ip))
-        return cf_fail(err, CF_E_UNTRUSTED_INTERNAL_FILENAME, "%s is not a trusted proxy",
-                       request->client_ip);
-    if (!cf_secret_equal(request->secret, cfg->proxy_secret))
-        return cf_fail(err, CF_E_UNTRUSTED_INTERNAL_FILENAME, "the proxy secret is missing or wrong");
+    code = cf_proxy_check(cfg, request->peer, request->secret, err);
+    if (code != CF_OK)
+        return code;
     if (realpath(cfg->nginx_temp_dir, dir) == NULL)
         return cf_fail(err, CF_E_UNTRUSTED_INTERNAL_FILENAME, "nginx_temp_dir %s: %s", cfg->nginx_temp_dir,
                        strerror(errno));

@@ -7,19 +7,19 @@
  *   - it carries X-Coffer-Proxy-Secret equal to proxy_secret (NGINX adds it);
  *   - the path opens (O_NOFOLLOW) as a regular file whose real path, read
  *     back from the open descriptor, lies inside nginx_temp_dir.
- * Anything else is CF_E_UNTRUSTED_INTERNAL_FILENAME, with nothing read. */
+ * Anything else is CF_E_UNTRUSTED_INTERNAL_FILENAME, with nothing read. The
+ * first two rules are proxy.c's. */
 #ifndef COFFER_SERVER_HANDOFF_H
 #define COFFER_SERVER_HANDOFF_H
 
 #include "common/error.h"
 #include "config.h"
+#include "proxy.h"
 
 #include <stdint.h>
 
-#define CF_PROXY_SECRET_HEADER "X-Coffer-Proxy-Secret"
-
 struct cf_handoff_request {
-    const char *client_ip; /* "unix" for the unix socket */
+    const char *peer;      /* the connection's address, "unix" for the unix socket */
     const char *secret;    /* the X-Coffer-Proxy-Secret header, or NULL */
     const char *path;      /* the X-Internal-Filename header */
 };

@@ -55,7 +55,8 @@ struct cf_request {
     const struct cf_route *route;
     char *params[CF_ROUTE_MAX_PARAMS]; /* owned copies of the {} segments */
     struct cf_principal principal;
-    char client_ip[64];
+    char peer[64];      /* the connection's address, "unix" over the unix socket */
+    char client_ip[64]; /* the client's: peer, or X-Real-IP from the trusted proxy (proxy.h) */
     struct cf_buf body;
     void *handler_state;
     struct cf_error error;         /* a failure to report once the body is read */

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "http.h"
 #include "metrics.h"
+#include "proxy.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -58,9 +59,11 @@ static struct cf_request *request_new(struct cf_app *app, struct MHD_Connection 
     info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     /* Connections over the unix socket have no address; they are named "unix". */
     if (info != NULL && info->client_addr != NULL && info->client_addr->sa_family == AF_UNIX)
-        snprintf(req->client_ip, sizeof(req->client_ip), "unix");
+        snprintf(req->peer, sizeof(req->peer), "unix");
     else if (info != NULL && info->client_addr != NULL)
-        cf_sockaddr_text(info->client_addr, req->client_ip, sizeof(req->client_ip));
+        cf_sockaddr_text(info->client_addr, req->peer, sizeof(req->peer));
+    cf_proxy_client_address(app->cfg, req->peer, cf_request_header(req, CF_PROXY_SECRET_HEADER),
+                            cf_request_header(req, CF_REAL_IP_HEADER), req->client_ip, sizeof(req->client_ip));
     return req;
 }
 

@@ -4,7 +4,7 @@
 # file, through NGINX or straight to cofferd (untrusted address, no secret,
 # outside the temp directory, a symlink, a directory, a FIFO); the unix socket
 # can be the only trusted way in; a client that gives up mid-upload leaves
-# nothing.
+# nothing; the client's address reaches cofferd through X-Real-IP.
 source "$(dirname "$0")/lib.sh"
 itest_begin
 command -v nginx >/dev/null || { echo "nginx is missing (apt-get install nginx)"; exit 1; }
@@ -80,6 +80,25 @@ api POST "$C/big/versions" --data-binary @"$ITEST_DIR/small" -H "X-Coffer-Proxy-
 expect 201 "a client posing as NGINX through NGINX gets its own body stored"
 api GET "$C/big/versions/latest"
 check "still the body" cmp -s "$ITEST_DIR/body" "$ITEST_DIR/small"
+
+# The client's address: NGINX passes it in X-Real-IP with the secret, and
+# allowed_ips, logs and the audit trail see the client, not NGINX. Loopback
+# answers on all of 127/8, so a client bound to 127.0.0.2 is a different client.
+api POST /api/stable/auth/token -d '{"account_id": "acct", "permissions": ["versions.list"], "allowed_ips": ["127.0.0.2/32"]}'
+expect 201 "a token usable from 127.0.0.2 only"
+restricted_token=$(jbody .token)
+TOKEN=$restricted_token api GET "$C/big/versions" --interface 127.0.0.2
+expect 200 "through NGINX from 127.0.0.2: allowed_ips sees the client"
+TOKEN=$restricted_token api GET "$C/big/versions"
+expect 403 token_restricted "through NGINX from 127.0.0.1: refused"
+TOKEN=$restricted_token api GET "$C/big/versions" -H 'X-Real-IP: 127.0.0.2'
+expect 403 token_restricted "a client-sent X-Real-IP is replaced by NGINX"
+TOKEN=$restricted_token COFFER_URL=$cofferd_url api GET "$C/big/versions" -H 'X-Real-IP: 127.0.0.2'
+expect 403 token_restricted "X-Real-IP straight to cofferd without the secret is not believed"
+TOKEN=$restricted_token COFFER_URL=$cofferd_url api GET "$C/big/versions" -H 'X-Real-IP: 127.0.0.2' \
+    -H "X-Coffer-Proxy-Secret: $secret"
+expect 200 "X-Real-IP with the proxy secret is believed"
+check "cofferd's log names the client, not NGINX" grep -q "GET $C/big/versions 200 127.0.0.2" "$ITEST_DIR/cofferd.log"
 
 # Straight to cofferd: every way of naming a file it must not read.
 COFFER_URL=$cofferd_url
