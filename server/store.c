@@ -7,7 +7,7 @@
 
 /* Keys end up in file names and object URLs, so the set is checked once here
  * and no backend has to worry about a slash, a NUL or "..". */
-static bool key_is_valid(const char *key)
+bool cf_store_key_valid(const char *key)
 {
     size_t len;
 
@@ -45,7 +45,7 @@ cf_code cf_store_writer_new(struct cf_store *store, const char *key, struct cf_s
                             struct cf_error *err)
 {
     *out = NULL;
-    if (!key_is_valid(key))
+    if (!cf_store_key_valid(key))
         return refuse_key(err);
     return store->ops->writer_new(store, key, out, err);
 }
@@ -71,7 +71,7 @@ cf_code cf_store_reader_open(struct cf_store *store, const char *key, uint64_t o
                              struct cf_store_reader **out, struct cf_error *err)
 {
     *out = NULL;
-    if (!key_is_valid(key))
+    if (!cf_store_key_valid(key))
         return refuse_key(err);
     return store->ops->reader_open(store, key, offset, out, err);
 }
@@ -100,14 +100,14 @@ void cf_store_reader_free(struct cf_store_reader *r)
 
 cf_code cf_store_remove(struct cf_store *store, const char *key, struct cf_error *err)
 {
-    if (!key_is_valid(key))
+    if (!cf_store_key_valid(key))
         return refuse_key(err);
     return store->ops->remove(store, key, err);
 }
 
 cf_code cf_store_remove_pending(struct cf_store *store, const char *key, struct cf_error *err)
 {
-    if (!key_is_valid(key))
+    if (!cf_store_key_valid(key))
         return refuse_key(err);
     return store->ops->remove_pending(store, key, err);
 }
@@ -115,4 +115,14 @@ cf_code cf_store_remove_pending(struct cf_store *store, const char *key, struct 
 cf_code cf_store_probe(struct cf_store *store, struct cf_error *err)
 {
     return store->ops->probe(store, err);
+}
+
+cf_code cf_store_sweep(struct cf_store *store, int64_t older_than, cf_store_owner_fn owner, void *ctx,
+                       int *removed, struct cf_error *err)
+{
+    *removed = 0;
+    /* A backend without leftovers of its own has nothing to sweep. */
+    if (store->ops->sweep == NULL)
+        return CF_OK;
+    return store->ops->sweep(store, older_than, owner, ctx, removed, err);
 }

@@ -3,7 +3,7 @@
  * An object is written through a writer, invisible until cf_store_commit makes
  * it durable under its key; cf_store_abort leaves nothing behind. Readers read
  * a committed object, whole or from an offset. Handlers and services see only
- * this interface: a backend (store_fs.c; later S3) fills in cf_store_ops.
+ * this interface: a backend (store_fs.c, store_s3.c) fills in cf_store_ops.
  *
  * Keys are opaque ASCII strings of [A-Za-z0-9._-], 1 to 128 bytes, neither "."
  * nor ".."; the functions below refuse any other key with CF_E_INTERNAL (it is
@@ -16,12 +16,18 @@
 #define COFFER_SERVER_STORE_H
 
 #include "common/error.h"
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct cf_store;
 struct cf_store_writer;
 struct cf_store_reader;
+
+/* For cf_store_sweep: 1 when something (a pending upload, a committed
+ * version) still owns key, 0 when nothing does, -1 when that cannot be told
+ * now (the leftover is then kept). */
+typedef int (*cf_store_owner_fn)(void *ctx, const char *key);
 
 struct cf_store_ops {
     const char *name;
@@ -39,6 +45,8 @@ struct cf_store_ops {
     cf_code (*remove)(struct cf_store *store, const char *key, struct cf_error *err);
     cf_code (*remove_pending)(struct cf_store *store, const char *key, struct cf_error *err);
     cf_code (*probe)(struct cf_store *store, struct cf_error *err);
+    cf_code (*sweep)(struct cf_store *store, int64_t older_than, cf_store_owner_fn owner, void *ctx,
+                     int *removed, struct cf_error *err);
     void (*free)(struct cf_store *store);
 };
 
@@ -63,6 +71,43 @@ struct cf_store_reader {
  * written is tmp/<key>.part. CF_E_STORAGE_UNAVAILABLE when dir cannot be
  * created or is not writable. Caller frees with cf_store_free. */
 cf_code cf_store_fs_open(const char *dir, struct cf_store **out, struct cf_error *err);
+
+/* The settings of the S3 backend; every pointer is borrowed by
+ * cf_store_s3_open, which copies what it keeps. */
+struct cf_s3_options {
+    const char *endpoint; /* "http(s)://host[:port]", nothing after it */
+    const char *bucket;   /* must exist */
+    const char *region;   /* signed into every request */
+    const char *access_key;
+    const char *secret_key; /* the secret itself; never logged */
+    bool virtual_host;      /* https://bucket.host/key rather than https://host/bucket/key */
+    const char *prefix;     /* put before every key; "" or NULL for none */
+    uint64_t part_size;     /* bytes per multipart part and most bytes a writer buffers */
+    bool tls_verify;        /* check the endpoint's certificate and name */
+    const char *ca_file;    /* CA bundle for that check; "" or NULL for the system's */
+    int timeout;            /* seconds to connect, and without progress in a request */
+};
+
+/* The S3 backend: objects are <prefix><key> in the bucket. A writer buffers up
+ * to part_size bytes in memory; an object smaller than one part goes up with
+ * one PUT at commit, a larger one as a multipart upload (created when the
+ * first part is full, one part per part_size bytes, completed at commit and
+ * aborted on abort or any failure), so a writer never holds more than one
+ * part. A reader fetches bounded ranges in turn (cf_store_reader_fd is -1).
+ * Requests that meet a connection error or a 5xx are retried with back-off.
+ *
+ * Limits: at most 10000 parts, so an object may have 10000 * part_size bytes;
+ * a second writer for one key is not detected (keys are fresh UUIDs).
+ *
+ * CF_E_VALIDATION when an option is unusable (endpoint, bucket name, prefix,
+ * part_size outside 5 MiB..1 GiB). The store is usable even when the S3
+ * service cannot be reached at open: that shows in cf_store_probe. Caller
+ * frees with cf_store_free. */
+cf_code cf_store_s3_open(const struct cf_s3_options *opt, struct cf_store **out, struct cf_error *err);
+
+/* Whether key is a storage key as defined above; backends use it on names
+ * they list. */
+bool cf_store_key_valid(const char *key);
 
 /* NULL is a no-op. Every writer and reader must be gone before. */
 void cf_store_free(struct cf_store *store);
@@ -109,5 +154,14 @@ cf_code cf_store_remove_pending(struct cf_store *store, const char *key, struct 
 /* Writes, reads back and removes a small object: the health check.
  * CF_E_STORAGE_UNAVAILABLE when any step fails. */
 cf_code cf_store_probe(struct cf_store *store, struct cf_error *err);
+/* Removes the uncommitted leftovers of writers (fs: tmp/<key>.part files; S3:
+ * multipart uploads under the prefix) started more than older_than seconds
+ * ago whose key owner says nothing owns. A committed object is never touched.
+ * *removed counts what went. The clean-up pass calls it for leftovers that no
+ * pending_uploads row points at any more (the row went but the abort failed).
+ * Failures to remove one leftover are logged and skipped; a failure to list
+ * is CF_E_IO or CF_E_STORAGE_UNAVAILABLE. */
+cf_code cf_store_sweep(struct cf_store *store, int64_t older_than, cf_store_owner_fn owner, void *ctx,
+                       int *removed, struct cf_error *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "server/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KEY_MAX 128
@@ -558,6 +560,50 @@ out:
     return rc;
 }
 
+/* Part files in tmp/ whose writer is gone: the pending_uploads row that
+ * pointed at them went, but the unlink did not happen (the process died
+ * between the two, or the unlink failed). Their age is their last write. */
+static cf_code fs_sweep(struct cf_store *store, int64_t older_than, cf_store_owner_fn owner, void *ctx,
+                        int *removed, struct cf_error *err)
+{
+    struct fs_store *s = (struct fs_store *)store;
+    char dir[PATH_MAX];
+    time_t cutoff = time(NULL) - (time_t)older_than;
+    struct dirent *entry;
+    DIR *d;
+
+    snprintf(dir, sizeof(dir), "%s/tmp", s->root);
+    d = opendir(dir);
+    if (d == NULL)
+        return fail_errno(err, CF_E_IO, errno, "cannot list", dir);
+    while ((entry = readdir(d)) != NULL) {
+        char key[KEY_MAX + 1];
+        char path[PATH_MAX];
+        size_t len = strlen(entry->d_name);
+        struct stat st;
+
+        if (len <= 5 || len - 5 > KEY_MAX || strcmp(entry->d_name + len - 5, ".part") != 0)
+            continue;
+        snprintf(key, sizeof(key), "%.*s", (int)(len - 5), entry->d_name);
+        if (!cf_store_key_valid(key))
+            continue;
+        if (fstatat(dirfd(d), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            st.st_mtime >= cutoff)
+            continue;
+        if (owner(ctx, key) != 0)
+            continue;
+        part_path(s, key, path, sizeof(path));
+        if (unlink(path) != 0 && errno != ENOENT) {
+            warn_errno(errno, "cannot remove", path);
+            continue;
+        }
+        cf_log(CF_LOG_INFO, "clean-up: removed %s, a stale part file that nothing owned", path);
+        (*removed)++;
+    }
+    closedir(d);
+    return CF_OK;
+}
+
 static void fs_free(struct cf_store *store)
 {
     struct fs_store *s = (struct fs_store *)store;
@@ -581,6 +627,7 @@ static const struct cf_store_ops fs_ops = {
     .remove = fs_remove,
     .remove_pending = fs_remove_pending,
     .probe = fs_probe,
+    .sweep = fs_sweep,
     .free = fs_free,
 };
 
