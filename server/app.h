@@ -23,5 +23,11 @@ struct cf_app {
 
 /* Loads the token keys named by the configuration into app->keys. */
 cf_code cf_app_load_keys(struct cf_app *app, struct cf_error *err);
+/* Opens the storage the configuration names (storage_backend: fs at
+ * storage_path, or s3 with the s3_* options, the secret read from
+ * s3_secret_key_file when that is set) into app->store. CF_E_VALIDATION naming
+ * the option that is wrong; otherwise what cf_store_fs_open or
+ * cf_store_s3_open returns. */
+cf_code cf_app_open_store(struct cf_app *app, struct cf_error *err);
 
 #endif

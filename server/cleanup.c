@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* How often this instance proves it is still writing its pending uploads. */
@@ -19,6 +20,10 @@ CF_STMT(
 CF_STMT(stmt_forget_upload, "DELETE FROM pending_uploads WHERE storage_key = $1");
 CF_STMT(stmt_doomed, "SELECT storage_key FROM doomed_objects ORDER BY doomed_at LIMIT 1000");
 CF_STMT(stmt_forget_doomed, "DELETE FROM doomed_objects WHERE storage_key = $1");
+/* A leftover in storage is owned while an upload is pending under its key or
+ * a version points at it. */
+CF_STMT(stmt_key_owned, "SELECT EXISTS (SELECT 1 FROM pending_uploads WHERE storage_key = $1)"
+                        " OR EXISTS (SELECT 1 FROM versions WHERE storage_key = $1)");
 
 /* Removes each key's bytes with remove, then its row with forget. Returns how
  * many went; failures are counted in *failures and stay for the next pass. */
@@ -53,6 +58,26 @@ void cf_cleanup_remove_doomed(struct cf_app *app, struct cf_db *db, PGresult *re
     remove_keys(app, db, res, col, cf_store_remove, &stmt_forget_doomed, &failures);
 }
 
+/* cf_store_owner_fn over the pass's connection: 1 owned, 0 not, -1 when the
+ * database cannot say (the leftover then stays). */
+static int key_owner(void *ctx, const char *key)
+{
+    struct cf_db *db = ctx;
+    const char *params[] = {key};
+    struct cf_error err;
+    PGresult *res = NULL;
+    int owned = -1;
+
+    cf_error_init(&err);
+    if (cf_db_query(db, &stmt_key_owned, params, 1, &res, &err) == CF_OK && PQntuples(res) == 1)
+        owned = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    else
+        cf_log(CF_LOG_WARN, "clean-up: cannot tell whether %s is still in use: %s", key, err.message);
+    PQclear(res);
+    cf_error_dispose(&err);
+    return owned;
+}
+
 cf_code cf_cleanup_pass(struct cf_app *app, int64_t stale_after, struct cf_cleanup_stats *stats,
                         struct cf_error *err)
 {
@@ -61,7 +86,7 @@ cf_code cf_cleanup_pass(struct cf_app *app, int64_t stale_after, struct cf_clean
     char stale[24];
     cf_code code;
 
-    stats->dead_uploads = stats->doomed = stats->failures = 0;
+    stats->dead_uploads = stats->doomed = stats->stale_leftovers = stats->failures = 0;
     snprintf(stale, sizeof(stale), "%lld", (long long)stale_after);
     code = cf_db_acquire(app->pool, &db, err);
     if (code == CF_OK) {
@@ -78,9 +103,24 @@ cf_code cf_cleanup_pass(struct cf_app *app, int64_t stale_after, struct cf_clean
     if (code != CF_OK)
         goto out;
     stats->doomed = remove_keys(app, db, res, 0, cf_store_remove, &stmt_forget_doomed, &stats->failures);
-    if (stats->dead_uploads > 0 || stats->doomed > 0 || stats->failures > 0)
-        cf_log(CF_LOG_INFO, "clean-up: removed %d dead uploads and %d deleted objects, %d left for later",
-               stats->dead_uploads, stats->doomed, stats->failures);
+    {
+        /* Leftovers no row points at any more (a row went but its bytes did
+         * not), given the same time as a dead upload's heartbeat. */
+        struct cf_error sweep_err;
+        cf_error_init(&sweep_err);
+        if (cf_store_sweep(app->store, stale_after, key_owner, db, &stats->stale_leftovers, &sweep_err) !=
+            CF_OK) {
+            cf_log(CF_LOG_WARN, "clean-up: cannot look for stale leftovers in storage: %s",
+                   sweep_err.message);
+            stats->failures++;
+        }
+        cf_error_dispose(&sweep_err);
+    }
+    if (stats->dead_uploads > 0 || stats->doomed > 0 || stats->stale_leftovers > 0 || stats->failures > 0)
+        cf_log(
+            CF_LOG_INFO,
+            "clean-up: removed %d dead uploads, %d deleted objects and %d stale leftovers, %d left for later",
+            stats->dead_uploads, stats->doomed, stats->stale_leftovers, stats->failures);
 out:
     PQclear(res);
     cf_db_release(db);

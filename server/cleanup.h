@@ -1,17 +1,21 @@
 /* Removing bytes that no committed version owns: objects of deleted or rotated
- * versions (doomed_objects) and of uploads whose server died (pending_uploads
- * whose heartbeat stopped). Runs at start-up, every cleanup_interval seconds
- * in a background thread, and on demand (`cofferd cleanup`). A committed
- * version's bytes are never touched: only keys listed in those two tables are. */
+ * versions (doomed_objects), of uploads whose server died (pending_uploads
+ * whose heartbeat stopped), and uncommitted leftovers in storage that no row
+ * points at any more (cf_store_sweep: part files, S3 multipart uploads).
+ * Runs at start-up, every cleanup_interval seconds in a background thread,
+ * and on demand (`cofferd cleanup`). A committed version's bytes are never
+ * touched: only keys listed in those two tables are removed, and the sweep
+ * touches only uncommitted leftovers whose key neither table nor versions holds. */
 #ifndef COFFER_SERVER_CLEANUP_H
 #define COFFER_SERVER_CLEANUP_H
 
 #include "app.h"
 
 struct cf_cleanup_stats {
-    int dead_uploads; /* pending uploads removed */
-    int doomed;       /* objects of deleted versions removed */
-    int failures;     /* left for the next pass */
+    int dead_uploads;    /* pending uploads removed */
+    int doomed;          /* objects of deleted versions removed */
+    int stale_leftovers; /* uncommitted leftovers nothing owned, removed */
+    int failures;        /* left for the next pass */
 };
 
 /* One pass. stale_after: seconds without a heartbeat that make an upload dead. */

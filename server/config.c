@@ -42,8 +42,30 @@ const struct cf_option cf_options[] = {
     OPT(db_pool_size, CF_OPT_INT, "16", 1, 1000, "database", "PostgreSQL connections this instance keeps."),
     OPT(db_acquire_timeout_ms, CF_OPT_INT, "5000", 10, 600000, "database",
         "Milliseconds a request waits for a free database connection before 503."),
-    OPT(storage_backend, CF_OPT_STRING, "fs", 0, 0, "storage", "Where versions are kept: fs."),
+    OPT(storage_backend, CF_OPT_STRING, "fs", 0, 0, "storage",
+        "Where versions are kept: fs (a directory) or s3 (an S3-compatible object store)."),
     OPT(storage_path, CF_OPT_STRING, "var/storage", 0, 0, "storage", "Directory of the fs backend."),
+    OPT(s3_endpoint, CF_OPT_STRING, "", 0, 0, "storage",
+        "s3: the store's URL, scheme://host[:port] (e.g. http://127.0.0.1:7480, https://s3.amazonaws.com)."),
+    OPT(s3_bucket, CF_OPT_STRING, "", 0, 0, "storage", "s3: the bucket (it must exist)."),
+    OPT(s3_region, CF_OPT_STRING, "us-east-1", 0, 0, "storage", "s3: the region signed into requests."),
+    OPT(s3_access_key, CF_OPT_STRING, "", 0, 0, "storage", "s3: the access key id."),
+    OPT(s3_secret_key, CF_OPT_SECRET, "", 0, 0, "storage",
+        "s3: the secret access key; set this or s3_secret_key_file, not both."),
+    OPT(s3_secret_key_file, CF_OPT_STRING, "", 0, 0, "storage",
+        "s3: a file holding the secret access key (trailing newlines ignored)."),
+    OPT(s3_addressing, CF_OPT_STRING, "path", 0, 0, "storage",
+        "s3: path (host/bucket/key) or virtual (bucket.host/key)."),
+    OPT(s3_prefix, CF_OPT_STRING, "", 0, 0, "storage",
+        "s3: put before every object key (e.g. coffer/), to share a bucket; empty for none."),
+    OPT(s3_part_size, CF_OPT_SIZE, "8MiB", 5242880, 1073741824, "storage",
+        "s3: bytes per multipart part, buffered in memory per upload; objects may have 10000 parts."),
+    OPT(s3_tls_verify, CF_OPT_BOOL, "true", 0, 0, "storage",
+        "s3: check the endpoint's TLS certificate and host name."),
+    OPT(s3_ca_file, CF_OPT_STRING, "", 0, 0, "storage",
+        "s3: CA bundle (PEM) for that check; empty for the system's."),
+    OPT(s3_timeout, CF_OPT_INT, "30", 1, 3600, "storage",
+        "s3: seconds to connect, and seconds without progress after which a request is retried."),
     OPT(compression_level, CF_OPT_INT, "3", 1, 19, "storage", "zstd level for stored versions."),
     OPT(compression_threads, CF_OPT_INT, "2", 0, 64, "storage",
         "zstd worker threads per upload; 0 compresses in the request's thread."),
@@ -252,16 +274,79 @@ cf_code cf_config_load_env(struct cf_config *cfg, struct cf_error *err)
     return CF_OK;
 }
 
+/* Characters an s3_prefix may hold: the key's own set and '/', so that no
+ * prefix needs escaping in a URL. */
+static bool s3_prefix_valid(const char *prefix)
+{
+    const char *segment = prefix;
+
+    if (strlen(prefix) > 256 || prefix[0] == '/')
+        return false;
+    for (const char *p = prefix;; p++) {
+        bool ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                  *p == '.' || *p == '_' || *p == '-';
+
+        if (*p == '/' || *p == '\0') {
+            size_t len = (size_t)(p - segment);
+            /* "a//b", "a/./b" and "a/../b" would be rewritten on their way through a URL. */
+            if ((*p == '/' && len == 0) || (len == 1 && segment[0] == '.') ||
+                (len == 2 && segment[0] == '.' && segment[1] == '.'))
+                return false;
+            if (*p == '\0')
+                return true;
+            segment = p + 1;
+        } else if (!ok) {
+            return false;
+        }
+    }
+}
+
+cf_code cf_config_validate_storage(const struct cf_config *cfg, struct cf_error *err)
+{
+    if (strcmp(cfg->storage_backend, "fs") == 0)
+        return CF_OK;
+    if (strcmp(cfg->storage_backend, "s3") != 0)
+        return cf_fail(err, CF_E_VALIDATION, "storage_backend must be fs or s3, not \"%s\"",
+                       cfg->storage_backend);
+    if (cfg->s3_endpoint[0] == '\0')
+        return cf_fail(err, CF_E_VALIDATION, "storage_backend s3 needs s3_endpoint");
+    if (strncmp(cfg->s3_endpoint, "http://", 7) != 0 && strncmp(cfg->s3_endpoint, "https://", 8) != 0)
+        return cf_fail(err, CF_E_VALIDATION, "s3_endpoint must start with http:// or https://, not \"%s\"",
+                       cfg->s3_endpoint);
+    if (cfg->s3_bucket[0] == '\0')
+        return cf_fail(err, CF_E_VALIDATION, "storage_backend s3 needs s3_bucket");
+    if (cfg->s3_region[0] == '\0')
+        return cf_fail(err, CF_E_VALIDATION, "storage_backend s3 needs s3_region");
+    if (cfg->s3_access_key[0] == '\0')
+        return cf_fail(err, CF_E_VALIDATION, "storage_backend s3 needs s3_access_key");
+    if ((cfg->s3_secret_key[0] == '\0') == (cfg->s3_secret_key_file[0] == '\0'))
+        return cf_fail(err, CF_E_VALIDATION,
+                       "storage_backend s3 needs one of s3_secret_key and s3_secret_key_file");
+    if (strcmp(cfg->s3_addressing, "path") != 0 && strcmp(cfg->s3_addressing, "virtual") != 0)
+        return cf_fail(err, CF_E_VALIDATION, "s3_addressing must be path or virtual, not \"%s\"",
+                       cfg->s3_addressing);
+    if (!s3_prefix_valid(cfg->s3_prefix))
+        return cf_fail(
+            err, CF_E_VALIDATION,
+            "s3_prefix may hold A-Z a-z 0-9 . _ - and /, at most 256 of them, with no empty, \".\" or "
+            "\"..\" part and no leading /, not \"%s\"",
+            cfg->s3_prefix);
+    return CF_OK;
+}
+
 cf_code cf_config_validate_for_serve(const struct cf_config *cfg, struct cf_error *err)
 {
+    cf_code code;
+
     if (cfg->health_code[0] == '\0' || cfg->metrics_code[0] == '\0')
         return cf_fail(err, CF_E_VALIDATION, "health_code and metrics_code must both be set");
     if (strcmp(cfg->health_code, cfg->metrics_code) == 0)
         return cf_fail(err, CF_E_VALIDATION, "health_code and metrics_code must differ");
     if (strlen(cfg->health_code) < 16 || strlen(cfg->metrics_code) < 16)
         return cf_fail(err, CF_E_VALIDATION, "health_code and metrics_code must be at least 16 characters");
-    if (strcmp(cfg->storage_backend, "fs") != 0)
-        return cf_fail(err, CF_E_VALIDATION, "storage_backend must be fs, not \"%s\"", cfg->storage_backend);
+    code = cf_config_validate_storage(cfg, err);
+    if (code != CF_OK)
+        return code;
     if (strcmp(cfg->jwt_algorithm, "HS256") == 0) {
         if (cfg->jwt_secret_file[0] == '\0')
             return cf_fail(err, CF_E_VALIDATION, "jwt_algorithm HS256 needs jwt_secret_file");

@@ -33,6 +33,18 @@ struct cf_config {
     /* storage */
     char *storage_backend;
     char *storage_path;
+    char *s3_endpoint;
+    char *s3_bucket;
+    char *s3_region;
+    char *s3_access_key;
+    char *s3_secret_key;
+    char *s3_secret_key_file;
+    char *s3_addressing;
+    char *s3_prefix;
+    int64_t s3_part_size;
+    bool s3_tls_verify;
+    char *s3_ca_file;
+    int64_t s3_timeout;
     int64_t compression_level;
     int64_t compression_threads;
     int64_t cleanup_interval;
@@ -84,8 +96,14 @@ cf_code cf_config_set(struct cf_config *cfg, const char *name, const char *value
 cf_code cf_config_load_file(struct cf_config *cfg, const char *path, struct cf_error *err);
 /* Applies every COFFER_<NAME> variable that is set. */
 cf_code cf_config_load_env(struct cf_config *cfg, struct cf_error *err);
+/* The storage options together: storage_backend fs or s3 and, for s3, an
+ * endpoint, a bucket, a region, an access key and exactly one of s3_secret_key
+ * and s3_secret_key_file, s3_addressing path or virtual, a usable s3_prefix.
+ * CF_E_VALIDATION naming the option otherwise. Used by every command that
+ * opens the storage. */
+cf_code cf_config_validate_storage(const struct cf_config *cfg, struct cf_error *err);
 /* Checks what single options cannot: secrets present and distinct, key files for
- * the algorithm, and so on. Used by `serve`. */
+ * the algorithm, the storage options (above), and so on. Used by `serve`. */
 cf_code cf_config_validate_for_serve(const struct cf_config *cfg, struct cf_error *err);
 /* Writes the configuration as a commented INI file. Secrets that are set are
  * written as "********" unless show_secrets. */

@@ -174,7 +174,7 @@ static int run_cleanup(const struct cf_config *cfg)
     if (code == CF_OK)
         code = check_schema(&app, &err);
     if (code == CF_OK)
-        code = cf_store_fs_open(cfg->storage_path, &app.store, &err);
+        code = cf_app_open_store(&app, &err);
     if (code == CF_OK)
         code = cf_cleanup_pass(&app, cfg->stale_upload_timeout, &stats, &err);
     app_close(&app);
@@ -182,8 +182,8 @@ static int run_cleanup(const struct cf_config *cfg)
         cf_log(CF_LOG_ERROR, "cleanup: %s", err.message);
         return 2;
     }
-    printf("removed %d dead uploads and %d deleted objects; %d left for later\n", stats.dead_uploads,
-           stats.doomed, stats.failures);
+    printf("removed %d dead uploads and %d deleted objects; %d stale leftovers; %d left for later\n",
+           stats.dead_uploads, stats.doomed, stats.stale_leftovers, stats.failures);
     return stats.failures > 0 ? 2 : 0;
 }
 
@@ -217,7 +217,7 @@ static int run_serve(const struct cf_config *cfg)
     if (code == CF_OK)
         code = cf_app_load_keys(&app, &err);
     if (code == CF_OK)
-        code = cf_store_fs_open(cfg->storage_path, &app.store, &err);
+        code = cf_app_open_store(&app, &err);
     if (code == CF_OK)
         code = cf_token_cache_start(app.pool, &app.token_cache, &err);
     if (code == CF_OK) {

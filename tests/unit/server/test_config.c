@@ -556,8 +556,33 @@ static void test_validate_for_serve_tokens_and_storage(void **state)
     set_ok(&cfg, "jwt_algorithm", "hs256");
     expect_serve_refused(&cfg, "jwt_algorithm must be HS256 or ES256, not \"hs256\"");
     set_ok(&cfg, "jwt_algorithm", "HS256");
+    set_ok(&cfg, "storage_backend", "nfs");
+    expect_serve_refused(&cfg, "storage_backend must be fs or s3, not \"nfs\"");
     set_ok(&cfg, "storage_backend", "s3");
-    expect_serve_refused(&cfg, "storage_backend must be fs, not \"s3\"");
+    expect_serve_refused(&cfg, "storage_backend s3 needs s3_endpoint");
+    set_ok(&cfg, "s3_endpoint", "http://127.0.0.1:7480");
+    expect_serve_refused(&cfg, "storage_backend s3 needs s3_bucket");
+    set_ok(&cfg, "s3_bucket", "backups");
+    expect_serve_refused(&cfg, "storage_backend s3 needs s3_access_key");
+    set_ok(&cfg, "s3_access_key", "AKIDEXAMPLE");
+    expect_serve_refused(&cfg, "storage_backend s3 needs one of s3_secret_key and s3_secret_key_file");
+    set_ok(&cfg, "s3_secret_key", "secret");
+    set_ok(&cfg, "s3_secret_key_file", "/etc/coffer/s3.secret");
+    expect_serve_refused(&cfg, "storage_backend s3 needs one of s3_secret_key and s3_secret_key_file");
+    set_ok(&cfg, "s3_secret_key", "");
+    set_ok(&cfg, "s3_addressing", "dns");
+    expect_serve_refused(&cfg, "s3_addressing must be path or virtual, not \"dns\"");
+    set_ok(&cfg, "s3_addressing", "virtual");
+    set_ok(&cfg, "s3_prefix", "coffer/../other/");
+    expect_serve_refused(&cfg, "s3_prefix may hold A-Z a-z 0-9 . _ - and /, at most 256 of them, with no "
+                               "empty, \".\" or \"..\" part and no leading /, not \"coffer/../other/\"");
+    set_ok(&cfg, "s3_prefix", "coffer/prod/");
+    {
+        struct cf_error err;
+        cf_error_init(&err);
+        assert_int_equal(cf_config_validate_for_serve(&cfg, &err), CF_OK);
+        cf_error_dispose(&err);
+    }
     set_ok(&cfg, "storage_backend", "fs");
     set_ok(&cfg, "token_default_ttl", "7200");
     set_ok(&cfg, "token_max_ttl", "3600");
