@@ -124,6 +124,7 @@ ip, subnet, trusted = ipaddress.ip_address(sys.argv[1]), ipaddress.ip_network(sy
 assert ip in subnet
 assert any(ip in ipaddress.ip_network(t.strip(), strict=False) for t in trusted)
 ' "$nginx_ip" "$subnet" "$(env_of cofferd-1 COFFER_TRUSTED_PROXIES)"
+# shellcheck disable=SC2016 # the literal ${...} that envsubst replaces
 check "the proxy secret is sent in the upload location" grep -q 'X-Coffer-Proxy-Secret "${COFFER_PROXY_SECRET}"' "$nginx_conf"
 
 # nginx -t, run the way the container runs it: in a mount namespace of its own,
