@@ -118,12 +118,20 @@ void cf_h_upload_data(struct cf_request *req, const char *data, size_t len)
 
 void cf_h_upload_finish(struct cf_request *req)
 {
+    const char *trailer = NULL;
     struct cf_error err;
     json_t *result = NULL;
-    cf_code code;
+    cf_code code = CF_OK;
 
     cf_error_init(&err);
-    code = cf_upload_commit(req->handler_state, &result, &err);
+    /* A client that streams its body learns the hash only at the end, so it
+     * may send it in the chunked trailer; a header, when given, wins. */
+    if (cf_request_header(req, "X-Content-SHA256") == NULL)
+        trailer = MHD_lookup_connection_value(req->conn, MHD_FOOTER_KIND, "X-Content-SHA256");
+    if (trailer != NULL)
+        code = cf_upload_expect_sha256(req->handler_state, trailer, &err);
+    if (code == CF_OK)
+        code = cf_upload_commit(req->handler_state, &result, &err);
     cf_reply_outcome(req, code, 201, NULL, result, &err);
 }
 

@@ -420,6 +420,14 @@ out:
     return code;
 }
 
+cf_code cf_upload_expect_sha256(struct cf_upload *up, const char *hex, struct cf_error *err)
+{
+    if (!cf_sha256_hex_valid(hex))
+        return cf_fail(err, CF_E_BAD_REQUEST, "X-Content-SHA256 must be 64 hexadecimal digits");
+    snprintf(up->expected_sha256, sizeof(up->expected_sha256), "%s", hex);
+    return CF_OK;
+}
+
 cf_code cf_upload_commit(struct cf_upload *up, json_t **out, struct cf_error *err)
 {
     char sha256[CF_SHA256_HEX_LEN + 1];

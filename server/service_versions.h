@@ -35,6 +35,11 @@ struct cf_upload_request {
 cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
                         const struct cf_upload_request *request, struct cf_upload **out,
                         struct cf_error *err);
+/* Sets the SHA-256 the body must have, when the request did not send it as a
+ * header: a chunked body may carry it as a trailer, which arrives after the
+ * last byte. Call before cf_upload_commit; a header's value, when there was
+ * one, is replaced. CF_E_BAD_REQUEST unless hex is exactly 64 hex digits. */
+cf_code cf_upload_expect_sha256(struct cf_upload *up, const char *hex, struct cf_error *err);
 /* After a failure the upload can only be freed. */
 cf_code cf_upload_write(struct cf_upload *up, const void *data, size_t len, struct cf_error *err);
 /* Feeds the whole of an open file to the upload (the NGINX handoff). */
