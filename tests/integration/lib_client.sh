@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# Shared by the test_client_*.sh tests, on top of lib.sh: an account, a token
+# for it and a client configuration file, and helpers to run the real `coffer`
+# binary against the test's cofferd. Source it after lib.sh.
+
+# client_setup [COLLECTION...]: after cofferd_start, creates the account "acme",
+# the collections (default: "db"), an account token holding every account
+# permission (ACME, in $ITEST_DIR/acme.token) and $CLIENT_CONF with a
+# [server] section. HOME points into $ITEST_DIR, so no ~/.config leaks in.
+client_setup()
+{
+    local collections=("$@") c
+    ((${#collections[@]} > 0)) || collections=(db)
+    export HOME=$ITEST_DIR/home
+    mkdir -p "$HOME"
+    # lib.sh keeps the server's URL in COFFER_URL: the client must only see it when a test exports it.
+    export -n COFFER_URL
+    unset COFFER_TOKEN COFFER_TOKEN_FILE COFFER_CA_FILE XDG_CONFIG_HOME
+    TOKEN=$ADMIN
+    api POST /api/stable/accounts -d '{"id": "acme", "name": "Acme"}'
+    check "client_setup: account acme" test "$STATUS" = 201
+    for c in "${collections[@]}"; do
+        api POST /api/stable/repository/collection -d "{\"id\": \"$c\", \"account_id\": \"acme\"}"
+        check "client_setup: collection $c" test "$STATUS" = 201
+    done
+    api POST /api/stable/auth/token -d '{"account_id": "acme", "ttl": 86400, "permissions": ["collections.create",
+      "collections.view", "collections.modify", "collections.delete", "versions.upload", "versions.list",
+      "versions.download", "versions.delete", "tokens.create", "tokens.view", "tokens.revoke"]}'
+    check "client_setup: account token" test "$STATUS" = 201
+    ACME=$(jbody .token)
+    printf '%s\n' "$ACME" >"$ITEST_DIR/acme.token"
+    chmod 600 "$ITEST_DIR/acme.token"
+    CLIENT_CONF=$ITEST_DIR/coffer.conf
+    client_conf_server >"$CLIENT_CONF"
+}
+
+# client_conf_server: the [server] section for this test's cofferd; short
+# retry waits keep the tests fast.
+client_conf_server()
+{
+    cat <<CONF
+[server]
+url = $COFFER_URL
+token_file = $ITEST_DIR/acme.token
+retries = 2
+retry_delay = 0
+connect_timeout = 5
+CONF
+}
+
+# coffer ARGS...: the client with the test's configuration.
+coffer()
+{
+    "$COFFER_BIN/coffer" --config "$CLIENT_CONF" "$@"
+}
+
+# rc COMMAND...: runs COMMAND and sets RC to its exit status (the script goes on).
+rc()
+{
+    RC=0
+    "$@" || RC=$?
+}
+
+# version_count COLLECTION: the number of versions, asked with the account token.
+version_count()
+{
+    TOKEN=$ACME api GET "/api/stable/repository/collection/$1/versions"
+    jbody '.versions | length'
+}
+
+# spool_count DIR: complete entries waiting in a spool directory.
+spool_count()
+{
+    find "$1" -maxdepth 1 -name '*.coffer' -type f 2>/dev/null | wc -l
+}
