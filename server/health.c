@@ -163,3 +163,16 @@ void cf_health_check(struct cf_app *app, struct cf_health *out)
                out->storage ? "" : ": ", out->storage_message, out->database ? "ok" : "FAILED",
                out->database ? "" : ": ", out->database_message);
 }
+
+void cf_health_quiesce(int timeout_ms, bool *storage_busy, bool *database_busy)
+{
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+
+    for (int waited = 0;; waited += 10) {
+        *storage_busy = atomic_load(&running[CHECK_STORAGE]);
+        *database_busy = atomic_load(&running[CHECK_DATABASE]);
+        if ((!*storage_busy && !*database_busy) || waited >= timeout_ms)
+            return;
+        nanosleep(&tick, NULL);
+    }
+}

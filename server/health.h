@@ -25,5 +25,10 @@ struct cf_health {
 void cf_health_check(struct cf_app *app, struct cf_health *out);
 /* The database check alone, for /ready (load balancers). */
 bool cf_health_database(struct cf_app *app);
+/* At shutdown: waits up to timeout_ms for checks still running past their
+ * deadline, since they use the app's store and pool, and says which still
+ * run. The caller must leave those to the process's exit rather than free
+ * them under the hung check. */
+void cf_health_quiesce(int timeout_ms, bool *storage_busy, bool *database_busy);
 
 #endif

@@ -4,6 +4,7 @@
 #include "cleanup.h"
 #include "common/log.h"
 #include "config.h"
+#include "health.h"
 #include "http.h"
 #include "migrate.h"
 #include "permissions.h"
@@ -75,10 +76,19 @@ static cf_code app_open(struct cf_app *app, const struct cf_config *cfg, int poo
 
 static void app_close(struct cf_app *app)
 {
+    bool storage_busy, database_busy;
+
     cf_token_cache_stop(app->token_cache);
     cf_rate_limit_free(app->auth_failures);
-    cf_store_free(app->store);
-    cf_db_pool_free(app->pool);
+    /* Freeing the store or pool under a hung health check would crash it. */
+    cf_health_quiesce(5000, &storage_busy, &database_busy);
+    if (storage_busy || database_busy)
+        cf_log(CF_LOG_WARN, "a health check is still running (storage %s, database %s); its handles are left "
+               "to the exit", storage_busy ? "hung" : "done", database_busy ? "hung" : "done");
+    if (!storage_busy)
+        cf_store_free(app->store);
+    if (!database_busy)
+        cf_db_pool_free(app->pool);
     cf_jwt_keys_dispose(&app->keys);
 }
 

@@ -189,5 +189,14 @@ get /live
 expect 200 "live at the end"
 eq "the probes left nothing behind" "$(find "$storage" -type f ! -path "$storage/objects/*" | wc -l)" 0
 
+# --- Stopping while a check hangs: the hung check still uses the database
+# pool, so cofferd must not free it under it (that was a use after free).
+mapfile -t PG_FROZEN < <(echo "$pm"; pgrep -P "$pm")
+kill -STOP "${PG_FROZEN[@]}"
+get "/health?code=$HEALTH_CODE"
+expect 503 "health while PostgreSQL is frozen, before stopping"
 cofferd_stop
+check "the stop says it left the handles to the exit" grep -q "a health check is still running" "$ITEST_DIR/cofferd.log"
+kill -CONT "${PG_FROZEN[@]}"
+PG_FROZEN=()
 itest_finish
