@@ -156,8 +156,7 @@ int cf_cmd_decrypt(int argc, char **argv)
                                      &err);
         if (code == CF_OK && def.key_file != NULL && def.passphrase_file != NULL)
             code = cf_fail(&err, CF_E_VALIDATION, "give --key-file or --passphrase-file, not both");
-        if (code != CF_OK)
-            status = cf_cli_config_error(&cli, &err);
+        status = code == CF_OK ? 0 : cf_cli_config_error(&cli, &err);
     }
     if (status != 0)
         goto out;

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# coffer push, pull, restore and list against the real cofferd: 512 MiB from a
+# backup command, pulled back and compared; a restore into a command; files,
+# standard input and standard output; the server's download name without -o;
+# silence when all is well and nobody watches (cron).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_client.sh"
+itest_begin
+cofferd_start
+client_setup db files
+
+# 512 MiB of deterministic, incompressible bytes, fast (AES-CTR over zeros).
+gen='openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 </dev/zero 2>/dev/null | head -c 536870912'
+cat >>"$CLIENT_CONF" <<CONF
+
+[backup big]
+collection = db
+command = $gen
+restore_command = sha256sum > $ITEST_DIR/restored.sha
+
+[backup files]
+collection = files
+command = printf 'line one\\nline two\\n'
+restore_command = cat > $ITEST_DIR/restored.txt
+CONF
+want=$(sh -c "$gen" | sha256sum | cut -d' ' -f1)
+
+# --- 512 MiB from a command, streamed (chunked, hash in the trailer)
+rc coffer push big >"$ITEST_DIR/push.out" 2>"$ITEST_DIR/push.err"
+eq "push of 512 MiB succeeds" "$RC" 0
+eq "nothing on stdout" "$(stat -c %s "$ITEST_DIR/push.out")" 0
+eq "nothing on stderr either: cron stays quiet" "$(stat -c %s "$ITEST_DIR/push.err")" 0
+TOKEN=$ACME api HEAD /api/stable/repository/collection/db/versions/latest
+eq "the server holds 512 MiB" "$(header Content-Length)" 536870912
+eq "with the generator's SHA-256" "$(header X-Content-SHA256)" "$want"
+
+rc coffer pull big -o "$ITEST_DIR/big.out"
+eq "pull succeeds" "$RC" 0
+check "the pulled file is the generator's output (cmp)" cmp -s <(sh -c "$gen") "$ITEST_DIR/big.out"
+rm -f "$ITEST_DIR/big.out"
+eq "no temporary file left beside it" "$(find "$ITEST_DIR" -maxdepth 1 -name '.coffer-part-*' | wc -l)" 0
+
+# --- restore into a command
+rc coffer restore big
+eq "restore succeeds" "$RC" 0
+eq "the restore command got the 512 MiB" "$(cut -d' ' -f1 "$ITEST_DIR/restored.sha")" "$want"
+
+# --- small backups, -v says what happened
+rc coffer -v push files 2>"$ITEST_DIR/v.err"
+eq "push -v" "$RC" 0
+check "-v names the stored version" grep -q "version 1 (18 B" "$ITEST_DIR/v.err"
+printf 'from a file\n' >"$ITEST_DIR/plain.txt"
+rc coffer push files "$ITEST_DIR/plain.txt"
+eq "push NAME FILE (Content-Length and a header hash)" "$RC" 0
+printf 'from standard input\n' | coffer push --collection files - && RC=0 || RC=$?
+eq "push --collection ID - (no definition)" "$RC" 0
+eq "three versions of files" "$(version_count files)" 3
+
+rc coffer pull files 2 -o "$ITEST_DIR/v2.txt"
+check "pull of version 2 by number" cmp -s "$ITEST_DIR/plain.txt" "$ITEST_DIR/v2.txt"
+rc coffer pull --collection files v1 -o - >"$ITEST_DIR/stdout.txt"
+eq "pull -o - exits 0" "$RC" 0
+eq "pull -o - writes to standard output" "$(cat "$ITEST_DIR/stdout.txt")" "$(printf 'line one\nline two')"
+
+# Without -o: the server's download name in the current directory, never overwritten.
+mkdir -p "$ITEST_DIR/cwd"
+(cd "$ITEST_DIR/cwd" && coffer pull files) && RC=0 || RC=$?
+eq "pull without -o" "$RC" 0
+check "saved under the server's name files-v3" cmp -s "$ITEST_DIR/cwd/files-v3" <(printf 'from standard input\n')
+echo "keep me" >"$ITEST_DIR/cwd/files-v3"
+(cd "$ITEST_DIR/cwd" && coffer pull files 2>"$ITEST_DIR/exists.err") && RC=0 || RC=$?
+eq "an existing file is not overwritten (exit 7)" "$RC" 7
+eq "and keeps its content" "$(cat "$ITEST_DIR/cwd/files-v3")" "keep me"
+check "the message says what to do" grep -q "already exists; remove it or name another file with -o" \
+    "$ITEST_DIR/exists.err"
+eq "no temporary file left in the directory" "$(find "$ITEST_DIR/cwd" -name '.coffer-part-*' | wc -l)" 0
+
+rc coffer restore files 1
+eq "restore of version 1" "$RC" 0
+eq "the restore command got version 1" "$(cat "$ITEST_DIR/restored.txt")" "$(printf 'line one\nline two')"
+
+# --- list
+rc coffer list files >"$ITEST_DIR/list.txt"
+eq "list exits 0" "$RC" 0
+eq "list: a header and three versions" "$(wc -l <"$ITEST_DIR/list.txt")" 4
+check "list shows sizes in bytes when not on a terminal" grep -Eq '^3 +[0-9TZ:-]+ +20 ' "$ITEST_DIR/list.txt"
+coffer list --collection files --json >"$ITEST_DIR/list.json"
+eq "list --json is the server's answer" "$(jq '.versions | map(.number) | join(",")' -r "$ITEST_DIR/list.json")" "1,2,3"
+coffer list >"$ITEST_DIR/collections.txt"
+check "list without NAME shows the collections" grep -Eq '^files +acme +3 ' "$ITEST_DIR/collections.txt"
+
+# --- no configuration file at all: COFFER_URL and COFFER_TOKEN are enough
+( cd "$ITEST_DIR" && COFFER_URL=$COFFER_URL COFFER_TOKEN=$ACME "$COFFER_BIN/coffer" push --collection files \
+    "$ITEST_DIR/plain.txt" ) && RC=0 || RC=$?
+eq "push with only COFFER_URL and COFFER_TOKEN" "$RC" 0
+eq "four versions of files" "$(version_count files)" 4
+
+cofferd_stop
+itest_finish
