@@ -8,7 +8,7 @@ COFFER_BUILD_PACKAGES=(
     libcurl4-openssl-dev libsodium-dev libcmocka-dev
 )
 COFFER_RUN_PACKAGES=(postgresql-15 curl ca-certificates openssl zstd)
-COFFER_TEST_PACKAGES=(jq nginx procps prometheus influxdb docker-compose ceph-mon ceph-osd radosgw)
+COFFER_TEST_PACKAGES=(jq nginx procps prometheus influxdb docker-compose ceph-mon ceph-osd radosgw haproxy)
 
 coffer_install_deps()
 {
