@@ -77,6 +77,13 @@ eq "s3-setup creates that user" "$(env_of s3-setup COFFER_S3_ACCESS_KEY)" "$(env
 check "s3-setup's script exists" test -f "$(q '.services["s3-setup"].volumes[0]' | cut -d: -f1)"
 check "s3-setup's script passes shellcheck" shellcheck "$src/conf/compose/s3-setup.sh"
 
+# cofferd ignores a COFFER_ variable that names no option: each one must name one.
+"$COFFER_BIN/cofferd" --config /dev/null --print-config | sed -n 's/^\([a-z0-9_]*\) = .*/\1/p' |
+    tr 'a-z' 'A-Z' | sed 's/^/COFFER_/' >"$ITEST_DIR/options"
+for var in $(q '.services["cofferd-1"].environment | keys[] | select(startswith("COFFER_"))'); do
+    check "$var names a cofferd option" grep -qx "$var" "$ITEST_DIR/options"
+done
+
 # --- the secrets are placeholders, and cofferd refuses them -----------------
 
 secrets_dir=$src/conf/compose/secrets
