@@ -467,12 +467,15 @@ cf_code cf_client_config_load_file(struct cf_client_config *cfg, const char *pat
     load.err = err;
     load.code = CF_OK;
     /* Commands hold ";" and long pipelines: no inline comments, no
-     * continuation lines, and lines of up to 4 KiB (a heap buffer). */
+     * continuation lines, and lines of up to 4096 characters (a heap buffer
+     * of that size, never grown: the reader counts one line per call). */
     ini_allow_inline_comments = false;
     ini_allow_multiline = false;
     ini_use_stack = false;
     ini_allow_realloc = false;
-    ini_max_line = 4096 + 3;
+    ini_initial_alloc = 4096 + 2;
+    ini_max_line = 4096 + 2;
+    ini_stop_on_first_error = true;
 
     load.file = fopen(path, "re");
     if (load.file == NULL)
