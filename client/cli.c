@@ -40,7 +40,8 @@ int cf_cli_usage(struct cf_cli *cli, const char *fmt, ...)
     va_start(ap, fmt);
     vsay(cli, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "Run 'coffer %s --help' for usage.\n", cli->command);
+    /* "admin token create" has its help under "admin". */
+    fprintf(stderr, "Run 'coffer %.*s --help' for usage.\n", (int)strcspn(cli->command, " "), cli->command);
     return CF_EXIT_USAGE;
 }
 
@@ -240,7 +241,6 @@ int cf_cli_connect(struct cf_cli *cli)
     struct cf_api_options opts;
     struct cf_error err;
     char *token = NULL;
-    const char *where = cli->cfg.path != NULL ? cli->cfg.path : "the configuration file";
     cf_code code;
 
     if (cli->api != NULL)
@@ -248,10 +248,17 @@ int cf_cli_connect(struct cf_cli *cli)
     if (cf_cli_load_config(cli) != 0)
         return CF_EXIT_USAGE;
     cf_error_init(&err);
-    if (cli->cfg.url == NULL) {
+    if (cli->cfg.url == NULL && cli->cfg.path != NULL) {
         fprintf(stderr,
                 "coffer %s: no server url: set url in the [server] section of %s, or COFFER_URL, or --url\n",
-                cli->command, where);
+                cli->command, cli->cfg.path);
+        return CF_EXIT_USAGE;
+    }
+    if (cli->cfg.url == NULL) {
+        fprintf(stderr,
+                "coffer %s: no server url and no configuration file: set COFFER_URL, or --url, or write "
+                "~/.config/coffer/coffer.conf or /etc/coffer/coffer.conf (see coffer(1))\n",
+                cli->command);
         return CF_EXIT_USAGE;
     }
     code = cf_client_config_token(&cli->cfg, &token, &err);

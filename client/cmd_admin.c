@@ -549,6 +549,32 @@ static int run_collection(struct admin *a)
     return status;
 }
 
+/* The subject and action must exist before anything is asked of the server. */
+static int check_words(struct admin *a)
+{
+    static const char *const actions[][6] = {
+        {"account", "create", "list", "show", "update", "delete"},
+        {"token", "create", "list", "revoke", "delete", NULL},
+        {"collection", "create", "list", "show", "update", "delete"},
+    };
+
+    if (strcmp(a->words[0], "whoami") == 0 || strcmp(a->words[0], "permissions") == 0)
+        return a->nwords > 1 ? cf_cli_usage(a->cli, "unexpected argument %s", a->words[1]) : 0;
+    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+        if (strcmp(a->words[0], actions[i][0]) != 0)
+            continue;
+        for (size_t j = 1; j < 6 && actions[i][j] != NULL; j++) {
+            if (strcmp(a->words[1], actions[i][j]) == 0)
+                return 0;
+        }
+        return cf_cli_usage(a->cli, "unknown action %s; %s actions are %s, %s, %s, %s%s%s", a->words[1],
+                            actions[i][0], actions[i][1], actions[i][2], actions[i][3], actions[i][4],
+                            actions[i][5] != NULL ? ", " : "", actions[i][5] != NULL ? actions[i][5] : "");
+    }
+    return cf_cli_usage(a->cli, "unknown subject %s: account, token, collection, whoami or permissions",
+                        a->words[0]);
+}
+
 int cf_cmd_admin(int argc, char **argv)
 {
     struct cf_cli cli;
@@ -581,7 +607,9 @@ int cf_cmd_admin(int argc, char **argv)
         status = cf_cli_usage(&cli, "fields are for create and update only");
         goto out;
     }
-    status = cf_cli_connect(&cli);
+    status = check_words(&a);
+    if (status == 0)
+        status = cf_cli_connect(&cli);
     if (status != 0)
         goto out;
     if (strcmp(a.words[0], "account") == 0) {
@@ -590,17 +618,13 @@ int cf_cmd_admin(int argc, char **argv)
         status = run_token(&a);
     } else if (strcmp(a.words[0], "collection") == 0) {
         status = run_collection(&a);
-    } else if (strcmp(a.words[0], "whoami") == 0 || strcmp(a.words[0], "permissions") == 0) {
+    } else {
+        /* whoami or permissions: check_words let nothing else through. */
         bool whoami = a.words[0][0] == 'w';
-        status = a.nwords > 1 ? cf_cli_usage(&cli, "unexpected argument %s", a.words[1]) : 0;
-        if (status == 0)
-            status = call(&a, "GET", whoami ? "/api/stable/auth/whoami" : "/api/stable/auth/permissions",
-                          NULL, &answer);
+        status = call(&a, "GET", whoami ? "/api/stable/auth/whoami" : "/api/stable/auth/permissions", NULL,
+                      &answer);
         if (status == 0)
             print_answer(&a, answer, whoami ? NULL : "permissions");
-    } else {
-        status = cf_cli_usage(&cli, "unknown subject %s: account, token, collection, whoami or permissions",
-                              a.words[0]);
     }
 out:
     json_decref(answer);
