@@ -232,7 +232,8 @@ done
 # package the runtime stage installs. The release build has no sanitizer runtime.
 bin_dir=${COFFER_RELEASE_BIN:-$COFFER_BIN}
 runtime_packages=" $(grep -o 'apt-get install [^&]*' "$ITEST_DIR/runtime.joined" | tr -s ' ') "
-for binary in "$bin_dir/cofferd" "$bin_dir/coffer"; do
+# scripts/test builds only cofferd in release: the client comes from the test build.
+for binary in "$bin_dir/cofferd" "$COFFER_BIN/coffer"; do
     [[ -x $binary ]] || continue
     for lib in $(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
         path=$(ldd "$binary" | awk -v lib="$lib" '$1 == lib {print $3}')
