@@ -232,7 +232,8 @@ static void on_retry(void *ctx, int retry, int64_t delay_ms, const struct cf_err
 {
     struct cf_cli *cli = ctx;
 
-    cf_cli_warn(cli, "%s; retry %d of %lld in %.1f s", why->message, retry, (long long)cli->cfg.retries,
+    /* Said on a terminal or with -v only: a retry that works is no news for cron. */
+    cf_cli_info(cli, "%s; retry %d of %lld in %.1f s", why->message, retry, (long long)cli->cfg.retries,
                 (double)delay_ms / 1000.0);
 }
 

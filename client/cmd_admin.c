@@ -250,18 +250,21 @@ static int parse(struct admin *a, int argc, char **argv)
         } else {
             return cf_cli_usage(a->cli, "--%s needs a value", flag);
         }
-        if (strcmp(flag, "config") == 0)
+        if (strcmp(flag, "config") == 0) {
             a->cli->config_path = value;
-        else if (strcmp(flag, "url") == 0)
+        } else if (strcmp(flag, "url") == 0) {
             a->cli->url = value;
-        else if (strcmp(flag, "token-file") == 0)
+        } else if (strcmp(flag, "token-file") == 0) {
             a->cli->token_file = value;
-        else if (strcmp(flag, "account") == 0)
+        } else if (strcmp(flag, "account") == 0) {
             a->account = value;
-        else if (strcmp(flag, "query") == 0)
+        } else if (strcmp(flag, "query") == 0) {
             a->query = value;
-        else if ((status = add_field(a, flag, value)) >= 0)
-            return status;
+        } else {
+            status = add_field(a, flag, value);
+            if (status >= 0)
+                return status;
+        }
     }
     return -1;
 }

@@ -84,10 +84,12 @@ COFFER_TOKEN=$ACME rc "$COFFER_BIN/coffer" --url "$COFFER_URL" list --collection
 eq "COFFER_TOKEN and --url without a file" "$RC" 0
 
 # --- the network: exit 3
-rc coffer --url "http://127.0.0.1:$(pg_free_port)" list db 2>net.err
+rc coffer -v --url "http://127.0.0.1:$(pg_free_port)" list db 2>net.err
 eq "nobody listening: exit 3" "$RC" 3
 check "the message names the address" grep -q "cannot talk to http://127.0.0.1:" net.err
-check "the retries were announced" grep -q "retry 2 of 2" net.err
+check "the retries were announced (with -v)" grep -q "retry 2 of 2" net.err
+rc coffer --url "http://127.0.0.1:$(pg_free_port)" list db 2>net-quiet.err
+check "without -v and a terminal only the failure is printed" test "$(grep -c retry net-quiet.err)" -eq 0
 
 # --- refusals: exit 4
 rc coffer push --collection nosuch - <<<"data" 2>nosuch.err
