@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +322,58 @@ void cf_spool_abandon(struct cf_spool_writer *w)
     }
     cf_sha256_free(w->hash);
     w->hash = NULL;
+}
+
+/* The pid in ".<stamp>_<pid>_<collection>.part", or 0. */
+static long part_pid(const char *name)
+{
+    size_t len = strlen(name);
+    const char *p;
+    long pid = 0;
+
+    if (name[0] != '.' || len < STAMP_LEN + 8 || strcmp(name + len - 5, ".part") != 0 ||
+        name[1 + STAMP_LEN] != '_')
+        return 0;
+    for (p = name + 2 + STAMP_LEN; isdigit((unsigned char)*p) && pid < 100000000; p++)
+        pid = pid * 10 + (*p - '0');
+    return *p == '_' ? pid : 0;
+}
+
+int cf_spool_sweep(const char *dir)
+{
+    struct dirent *de;
+    DIR *d = opendir(dir);
+    int removed = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        char path[4096 + CF_SPOOL_NAME_MAX + 16];
+        size_t len = strlen(de->d_name);
+        long pid = part_pid(de->d_name);
+        bool stale = false;
+
+        /* kill(pid, 0) fails with ESRCH only when no such process exists: a
+         * reused pid keeps a dead writer's file until that process is gone too. */
+        if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+            stale = true;
+        if (de->d_name[0] == '.' && len > 7 + strlen(CF_SPOOL_SUFFIX) &&
+            strcmp(de->d_name + len - 6, ".tried") == 0) {
+            struct cf_spool_entry entry;
+            char name[CF_SPOOL_NAME_MAX];
+
+            snprintf(name, sizeof(name), "%.*s", (int)(len - 7), de->d_name + 1);
+            snprintf(path, sizeof(path), "%s/%s", dir, name);
+            stale = cf_spool_entry_parse(name, &entry) && access(path, F_OK) != 0 && errno == ENOENT;
+        }
+        if (!stale)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }
 
 cf_code cf_spool_lock(const char *dir, int *fd, struct cf_error *err)

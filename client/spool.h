@@ -83,6 +83,12 @@ cf_code cf_spool_commit(struct cf_spool_writer *w, struct cf_spool_entry *out, s
 /* Removes the temporary file of an entry not committed; safe after commit. */
 void cf_spool_abandon(struct cf_spool_writer *w);
 
+/* Removes what killed runs left behind: ".part" files whose writer (the pid
+ * in their name) is no longer running, and attempt marks whose entry is
+ * gone. Returns how many files it removed. Errors are ignored: the files are
+ * only clutter, never an entry. */
+int cf_spool_sweep(const char *dir);
+
 /* Takes the spool's lock, waiting for another coffer that holds it. *fd is
  * the lock, for cf_spool_unlock. CF_E_IO when it cannot be taken (or the
  * wait is interrupted). */

@@ -175,6 +175,8 @@ cf_code cf_sync_spool(struct cf_api *api, const char *dir, const char *collectio
     memset(result, 0, sizeof(*result));
     cf_error_init(&refusal);
     code = cf_spool_lock(dir, &lock, err);
+    if (code == CF_OK)
+        cf_spool_sweep(dir);
     /* Listed under the lock: another coffer may have uploaded some meanwhile. */
     if (code == CF_OK)
         code = cf_spool_list(dir, collection, &entries, &count, err);

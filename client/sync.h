@@ -20,7 +20,8 @@
  * on with the next; the first such refusal is returned at the end.
  *
  * The spool's lock is held for the whole run, so two coffer processes never
- * upload the same entry. */
+ * upload the same entry; under it the leftovers of killed runs are swept
+ * (cf_spool_sweep). */
 #ifndef COFFER_CLIENT_SYNC_H
 #define COFFER_CLIENT_SYNC_H
 

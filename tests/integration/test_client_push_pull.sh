@@ -38,6 +38,12 @@ rc coffer pull big -o "$ITEST_DIR/big.out"
 eq "pull succeeds" "$RC" 0
 check "the pulled file is the generator's output (cmp)" cmp -s <(sh -c "$gen") "$ITEST_DIR/big.out"
 rm -f "$ITEST_DIR/big.out"
+# On a terminal (script(1) gives it one): a progress line and what happened.
+script -qec "$COFFER_BIN/coffer --config $CLIENT_CONF pull big -o $ITEST_DIR/big.out" /dev/null >"$ITEST_DIR/tty.out"
+check "on a terminal a progress line is drawn" grep -Eq "pull big  [0-9.]+ [KMG]iB of [0-9.]+ [KMG]iB \([0-9]+%\)" \
+    "$ITEST_DIR/tty.out"
+check "and the result is said" grep -q "saved $ITEST_DIR/big.out (512 MiB, sha256 .* checked)" "$ITEST_DIR/tty.out"
+rm -f "$ITEST_DIR/big.out"
 eq "no temporary file left beside it" "$(find "$ITEST_DIR" -maxdepth 1 -name '.coffer-part-*' | wc -l)" 0
 
 # --- restore into a command

@@ -138,6 +138,20 @@ eq "a failing command with a spool: exit 6" "$RC" 6
 eq "no entry" "$(spool_count "$SPOOL")" 0
 eq "no partial file" "$(find "$SPOOL" -name '*.part' | wc -l)" 0
 
+# --- a push killed while writing leaves a .part file; the next upload sweeps it
+"$COFFER_BIN/coffer" --config "$CLIENT_CONF" push db --command 'while :; do printf x; sleep 0.05; done' &
+pid=$!
+for ((i = 0; i < 100; i++)); do
+    test "$(find "$SPOOL" -name '*.part' -size +0 | wc -l)" -gt 0 && break
+    sleep 0.05
+done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+eq "the killed push left its .part file" "$(find "$SPOOL" -name '*.part' | wc -l)" 1
+rc coffer sync
+eq "sync: exit 0" "$RC" 0
+eq "and the .part file of the dead run is gone" "$(find "$SPOOL" -name '*.part' | wc -l)" 0
+
 # --- an upload-only token (no versions.list) still syncs
 TOKEN=$ACME api POST /api/stable/auth/token -d '{"permissions": ["versions.upload"], "collections": ["db"]}'
 printf '%s\n' "$(jbody .token)" >upload.token

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -191,6 +192,41 @@ static void test_lock_can_be_taken_again_after_unlock(void **state)
     remove_tree(dir);
 }
 
+static void test_sweep_removes_what_dead_runs_left(void **state)
+{
+    char dir[] = "/tmp/coffer-test-spool-XXXXXX", name[160], path[256];
+    struct cf_spool_entry *list = NULL;
+    struct cf_error err;
+    size_t n = 0;
+    pid_t dead;
+
+    (void)state;
+    cf_error_init(&err);
+    assert_non_null(mkdtemp(dir));
+    /* A child that has exited and been reaped: its pid runs nothing now. */
+    dead = fork();
+    if (dead == 0)
+        _exit(0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+    snprintf(name, sizeof(name), ".20261123T100000.000000000Z_%ld_db.part", (long)dead);
+    touch(dir, name, "a killed run's half backup");
+    snprintf(name, sizeof(name), ".20261123T100000.000000000Z_%ld_db.part", (long)getpid());
+    touch(dir, name, "being written right now");
+    touch(dir, "20261123T100000.000000000Z_1_db_" SHA_A ".coffer", "entry");
+    touch(dir, ".20261123T100000.000000000Z_1_db_" SHA_A ".coffer.tried", "");
+    touch(dir, ".20261123T090000.000000000Z_1_db_" SHA_B ".coffer.tried", "");
+    assert_int_equal(cf_spool_sweep(dir), 2);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(cf_spool_list(dir, NULL, &list, &n, &err), CF_OK);
+    assert_int_equal(n, 1);
+    assert_true(cf_spool_attempted(dir, &list[0]));
+    free(list);
+    assert_int_equal(cf_spool_sweep(dir), 0);
+    assert_int_equal(cf_spool_sweep("/nonexistent/spool"), 0);
+    remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_list_is_oldest_first_and_filters),
         cmocka_unit_test(test_writer_names_the_entry_by_its_hash),
         cmocka_unit_test(test_lock_can_be_taken_again_after_unlock),
+        cmocka_unit_test(test_sweep_removes_what_dead_runs_left),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
