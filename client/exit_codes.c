@@ -35,8 +35,8 @@ const char *cf_exit_hint(cf_code code)
     if (code == CF_E_COMMAND_FAILED)
         return "the command's own messages above say why; nothing was kept on the server";
     if (code == CF_E_CHECKSUM_MISMATCH)
-        return "the data was damaged on the way or on disk, or the key or passphrase is not the one the "
-               "backup was made with; nothing was kept";
+        return "the data was changed on the way or damaged on disk, or the key or passphrase is not the one "
+               "the backup was made with";
     switch (code) {
     case CF_E_UNAUTHENTICATED:
     case CF_E_INVALID_TOKEN:

@@ -63,21 +63,48 @@ static int stream_trailer(struct curl_slist **list, void *userdata)
     return CURL_TRAILERFUNC_OK;
 }
 
-/* The answer to a successful upload, checked against the hash that was sent. */
-static cf_code read_result(struct cf_api_request *req, const char *sha256, json_t **result,
-                           struct cf_error *err)
+/* The answer to a successful upload, checked against the hash that was sent.
+ * A version whose bytes differ (changed on the way, past a proxy that drops
+ * the trailer before the server could compare) is deleted when the token
+ * may; either way the message says what became of it. */
+static cf_code read_result(struct cf_api *api, const char *collection, struct cf_api_request *req,
+                           const char *sha256, json_t **result, struct cf_error *err)
 {
+    const json_t *version;
     json_error_t jerr;
-    const char *stored;
+    json_t *ignored = NULL;
+    struct cf_error del_err;
+    const char *stored, *id;
+    char path[256];
+    long long number;
 
     *result = json_loadb(req->body.data != NULL ? req->body.data : "", req->body.len, 0, &jerr);
     if (*result == NULL)
         return cf_fail(err, CF_E_INTERNAL, "the answer to the upload is not JSON (%s)", jerr.text);
-    stored = json_string_value(json_object_get(json_object_get(*result, "version"), "sha256"));
-    if (stored == NULL || strcasecmp(stored, sha256) != 0)
+    version = json_object_get(*result, "version");
+    stored = json_string_value(json_object_get(version, "sha256"));
+    if (stored != NULL && strcasecmp(stored, sha256) == 0)
+        return CF_OK;
+    id = json_string_value(json_object_get(version, "id"));
+    number = (long long)json_integer_value(json_object_get(version, "number"));
+    if (id == NULL || !cf_api_segment_valid(id))
         return cf_fail(err, CF_E_CHECKSUM_MISMATCH, "the server stored SHA-256 %s, but %s was sent",
                        stored != NULL ? stored : "(none)", sha256);
-    return CF_OK;
+    cf_error_init(&del_err);
+    snprintf(path, sizeof(path), "/api/stable/repository/collection/%s/versions/%s", collection, id);
+    if (cf_api_json(api, "DELETE", path, NULL, &ignored, &del_err) == CF_OK)
+        cf_fail(err, CF_E_CHECKSUM_MISMATCH,
+                "the server stored SHA-256 %s, but %s was sent: the bytes were changed on the way; "
+                "version %lld was deleted again",
+                stored != NULL ? stored : "(none)", sha256, number);
+    else
+        cf_fail(err, CF_E_CHECKSUM_MISMATCH,
+                "the server stored SHA-256 %s, but %s was sent: the bytes were changed on the way, and "
+                "version %lld, which holds them, could not be deleted (%s): delete it by hand",
+                stored != NULL ? stored : "(none)", sha256, number, del_err.message);
+    json_decref(ignored);
+    cf_error_dispose(&del_err);
+    return CF_E_CHECKSUM_MISMATCH;
 }
 
 static void versions_path(char *out, size_t out_len, const char *collection)
@@ -115,6 +142,8 @@ cf_code cf_upload_stream(struct cf_api *api, const char *collection, struct cf_s
         curl_easy_setopt(req.curl, CURLOPT_TRAILERFUNCTION, stream_trailer);
         curl_easy_setopt(req.curl, CURLOPT_TRAILERDATA, &s);
         curl_easy_setopt(req.curl, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUFFER);
+        /* Chunks and trailers are HTTP/1.1's: no HTTP/2 over TLS for this one. */
+        curl_easy_setopt(req.curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
         /* A command may think for a long time before its first byte (or
          * between two): the stall timeout would take that for a dead link. */
         curl_easy_setopt(req.curl, CURLOPT_LOW_SPEED_TIME, 0L);
@@ -125,7 +154,7 @@ cf_code cf_upload_stream(struct cf_api *api, const char *collection, struct cf_s
     }
     cf_progress_done(progress);
     if (code == CF_OK)
-        code = read_result(&req, s.sha256, result, err);
+        code = read_result(api, collection, &req, s.sha256, result, err);
     cf_api_request_dispose(&req);
     cf_sha256_free(s.hash);
     cf_error_dispose(&s.cb_err);
@@ -207,7 +236,7 @@ cf_code cf_upload_file(struct cf_api *api, const char *collection, int fd, uint6
     }
     cf_progress_done(progress);
     if (code == CF_OK)
-        code = read_result(&req, sha256, result, err);
+        code = read_result(api, collection, &req, sha256, result, err);
     cf_api_request_dispose(&req);
     return code;
 }

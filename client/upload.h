@@ -11,7 +11,9 @@
  * refuse it before the body and a retry can send it again.
  *
  * Either way the answer's version must carry the SHA-256 that was sent;
- * anything else is CF_E_CHECKSUM_MISMATCH. */
+ * anything else is CF_E_CHECKSUM_MISMATCH, and the version that holds the
+ * changed bytes is deleted again when the token may (a proxy in between,
+ * NGINX for one, may drop the trailer, so the server could not refuse it). */
 #ifndef COFFER_CLIENT_UPLOAD_H
 #define COFFER_CLIENT_UPLOAD_H
 
