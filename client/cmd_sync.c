@@ -88,6 +88,15 @@ static int sync_one(struct cf_cli *cli, const char *dir, const char *collection)
     return status;
 }
 
+static bool any_spool(const struct cf_client_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nbackups; i++) {
+        if (cfg->backups[i].spool != NULL)
+            return true;
+    }
+    return false;
+}
+
 int cf_cmd_sync(int argc, char **argv)
 {
     struct cf_cli cli;
@@ -129,6 +138,8 @@ int cf_cmd_sync(int argc, char **argv)
         status = worst;
         goto out;
     }
+    if (!any_spool(&cli.cfg))
+        cf_cli_info(&cli, "no [backup] section names a spool: nothing to do");
     for (size_t i = 0; i < cli.cfg.nbackups; i++) {
         const char *dir = cli.cfg.backups[i].spool;
         bool seen = false;
