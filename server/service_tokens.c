@@ -34,6 +34,9 @@ CF_STMT(stmt_token_list_account, "SELECT coalesce(json_agg(" TOKEN_JSON
                                  " ORDER BY t.created_at), '[]') FROM tokens t WHERE t.account_id = $1");
 CF_STMT(stmt_token_owner, "SELECT coalesce(account_id, 'system') FROM tokens WHERE id = $1");
 CF_STMT(stmt_token_revoke, "UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1");
+/* Only one transaction can revoke the row: a second one waits for the first's
+ * commit, then finds revoked_at set and changes nothing. */
+CF_STMT(stmt_token_consume, "UPDATE tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL");
 
 static const char *const mint_fields[] = {"permissions",     "collections", "ttl",
                                           "description",     "allowed_ips", "allowed_user_agents",
@@ -311,6 +314,13 @@ out:
 cf_code cf_token_consume_one_time(struct cf_db *db, const char *token_id, struct cf_error *err)
 {
     const char *params[] = {token_id};
+    PGresult *res = NULL;
+    cf_code code = cf_db_query(db, &stmt_token_consume, params, 1, &res, err);
 
-    return cf_db_query(db, &stmt_token_revoke, params, 1, NULL, err);
+    /* Uploads in parallel with one token all passed authentication; the first
+     * to commit used it up. */
+    if (code == CF_OK && strcmp(PQcmdTuples(res), "1") != 0)
+        code = cf_fail(err, CF_E_TOKEN_REVOKED, "this one-time upload token has already been used");
+    PQclear(res);
+    return code;
 }

@@ -34,7 +34,9 @@ cf_code cf_token_list(struct cf_app *app, const struct cf_principal *p, const ch
 cf_code cf_token_revoke(struct cf_app *app, const struct cf_principal *p, const char *token_id,
                         struct cf_error *err);
 
-/* Marks a one-time upload token used (revoked) after its upload committed. */
+/* Marks a one-time upload token used (revoked), inside the upload's commit
+ * transaction (db). CF_E_TOKEN_REVOKED when another upload with the same token
+ * used it first: the caller rolls its upload back. */
 cf_code cf_token_consume_one_time(struct cf_db *db, const char *token_id, struct cf_error *err);
 
 #endif

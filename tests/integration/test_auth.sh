@@ -356,6 +356,24 @@ TOKEN=$ONCE api GET $A/auth/whoami
 expect 401 token_revoked "one-time token: any later request"
 eq "only one version added in all" "$(versions_of a-one)" "$((before + 1))"
 
+# Parallel uploads with one one-time token: all pass authentication, one commits.
+mint '{"permissions": ["versions.upload"], "collections": ["a-one"], "one_time_upload": true}'
+expect 201 "mint a one-time upload token for parallel uploads"
+head -c 33554432 /dev/urandom >"$ITEST_DIR/32m"
+before=$(versions_of a-one)
+uploads=()
+for i in 1 2 3 4; do
+    curl -sS -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $MINTED" -H 'Expect:' \
+        -X POST -T "$ITEST_DIR/32m" "$COFFER_URL$C/a-one/versions" >"$ITEST_DIR/once.$i" &
+    uploads+=($!)
+done
+# (not a bare wait: cofferd is a child of this shell too)
+wait "${uploads[@]}"
+eq "one of 4 parallel one-time uploads succeeds" "$(cat "$ITEST_DIR"/once.* | grep -c 201)" 1
+eq "the other 3 are refused as revoked" "$(cat "$ITEST_DIR"/once.* | grep -c 401)" 3
+eq "one version added by the parallel one-time uploads" "$(versions_of a-one)" "$((before + 1))"
+rm -f "$ITEST_DIR/32m"
+
 # ----------------------------------------------------------------------------
 # An inactive account's tokens are refused at once; reactivation restores them.
 TOKEN=$BETA api GET "$C/b-one"
