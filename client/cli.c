@@ -290,6 +290,35 @@ int cf_cli_connect(struct cf_cli *cli)
     return 0;
 }
 
+int cf_cli_backup_option(struct cf_cli *cli, void *ctx, int opt, const char *arg)
+{
+    struct cf_backup_flags *flags = ctx;
+
+    switch (opt) {
+    case CF_OPT_COLLECTION:
+        flags->collection = arg;
+        break;
+    case CF_OPT_COMMAND:
+        flags->command = arg;
+        break;
+    case CF_OPT_KEY_FILE:
+        flags->key_file = arg;
+        break;
+    case CF_OPT_PASSPHRASE_FILE:
+        flags->passphrase_file = arg;
+        break;
+    case CF_OPT_SPOOL:
+        flags->spool = arg;
+        break;
+    case CF_OPT_NO_SPOOL:
+        flags->no_spool = true;
+        break;
+    default:
+        return cf_cli_usage(cli, "unexpected option");
+    }
+    return -1;
+}
+
 /* Lays one flag over the definition. */
 static cf_code overlay(struct cf_backup_def *def, const char *name, const char *value, const char *flag,
                        struct cf_error *err)

@@ -43,6 +43,12 @@ enum {
         "help", no_argument, NULL, 'h'                                                                       \
     }
 #define CF_CLI_GLOBAL_SHORT "hvq"
+/* The two ways of naming the secret, for the commands that encrypt or decrypt. */
+#define CF_CLI_SECRET_OPTIONS                                                                                \
+    {"key-file", required_argument, NULL, CF_OPT_KEY_FILE},                                                  \
+    {                                                                                                        \
+        "passphrase-file", required_argument, NULL, CF_OPT_PASSPHRASE_FILE                                   \
+    }
 
 struct cf_cli {
     const char *command; /* "push", "admin token create"...: for messages */
@@ -91,6 +97,15 @@ struct cf_backup_flags {
     const char *spool;
     bool no_spool;
 };
+
+/* A cf_cli_option_fn (ctx: a struct cf_backup_flags) that takes the options
+ * about the backup (--collection, --command, --key-file, --passphrase-file,
+ * --spool, --no-spool) into the flags, and calls anything else an unexpected
+ * option: the whole handler of a command that has no options of its own,
+ * the last resort of one that has. Only the options in the command's getopt
+ * table reach it. --command goes into flags->command (restore, where it
+ * names the restore command, takes it first). The flags borrow from argv. */
+int cf_cli_backup_option(struct cf_cli *cli, void *ctx, int opt, const char *arg);
 
 /* The effective definition: [backup name] from the configuration (name NULL:
  * none, then flags->collection is needed), with the flags laid over it.

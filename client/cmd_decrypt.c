@@ -43,8 +43,7 @@ struct decrypt_args {
 static const struct option decrypt_options[] = {
     CF_CLI_GLOBAL_OPTIONS,
     {"output", required_argument, NULL, 'o'},
-    {"key-file", required_argument, NULL, CF_OPT_KEY_FILE},
-    {"passphrase-file", required_argument, NULL, CF_OPT_PASSPHRASE_FILE},
+    CF_CLI_SECRET_OPTIONS,
     {"backup", required_argument, NULL, CF_OPT_BACKUP},
     {NULL, 0, NULL, 0},
 };
@@ -53,22 +52,12 @@ static int decrypt_option(struct cf_cli *cli, void *ctx, int opt, const char *ar
 {
     struct decrypt_args *a = ctx;
 
-    switch (opt) {
-    case 'o':
+    if (opt == 'o')
         a->output = arg;
-        break;
-    case CF_OPT_KEY_FILE:
-        a->flags.key_file = arg;
-        break;
-    case CF_OPT_PASSPHRASE_FILE:
-        a->flags.passphrase_file = arg;
-        break;
-    case CF_OPT_BACKUP:
+    else if (opt == CF_OPT_BACKUP)
         a->backup = arg;
-        break;
-    default:
-        return cf_cli_usage(cli, "unexpected option");
-    }
+    else
+        return cf_cli_backup_option(cli, &a->flags, opt, arg);
     return -1;
 }
 

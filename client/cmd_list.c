@@ -43,12 +43,9 @@ static int list_option(struct cf_cli *cli, void *ctx, int opt, const char *arg)
 {
     struct list_args *a = ctx;
 
-    if (opt == CF_OPT_COLLECTION)
-        a->flags.collection = arg;
-    else if (opt == CF_OPT_JSON)
-        a->json = true;
-    else
-        return cf_cli_usage(cli, "unexpected option");
+    if (opt != CF_OPT_JSON)
+        return cf_cli_backup_option(cli, &a->flags, opt, arg);
+    a->json = true;
     return -1;
 }
 

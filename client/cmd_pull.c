@@ -47,8 +47,7 @@ static const struct option pull_options[] = {
     CF_CLI_GLOBAL_OPTIONS,
     {"output", required_argument, NULL, 'o'},
     {"collection", required_argument, NULL, CF_OPT_COLLECTION},
-    {"key-file", required_argument, NULL, CF_OPT_KEY_FILE},
-    {"passphrase-file", required_argument, NULL, CF_OPT_PASSPHRASE_FILE},
+    CF_CLI_SECRET_OPTIONS,
     {"raw", no_argument, NULL, CF_OPT_RAW},
     {NULL, 0, NULL, 0},
 };
@@ -57,25 +56,12 @@ static int pull_option(struct cf_cli *cli, void *ctx, int opt, const char *arg)
 {
     struct pull_args *a = ctx;
 
-    switch (opt) {
-    case 'o':
+    if (opt == 'o')
         a->output = arg;
-        break;
-    case CF_OPT_COLLECTION:
-        a->flags.collection = arg;
-        break;
-    case CF_OPT_KEY_FILE:
-        a->flags.key_file = arg;
-        break;
-    case CF_OPT_PASSPHRASE_FILE:
-        a->flags.passphrase_file = arg;
-        break;
-    case CF_OPT_RAW:
+    else if (opt == CF_OPT_RAW)
         a->raw = true;
-        break;
-    default:
-        return cf_cli_usage(cli, "unexpected option");
-    }
+    else
+        return cf_cli_backup_option(cli, &a->flags, opt, arg);
     return -1;
 }
 

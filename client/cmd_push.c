@@ -50,41 +50,11 @@ static const struct option push_options[] = {
     CF_CLI_GLOBAL_OPTIONS,
     {"collection", required_argument, NULL, CF_OPT_COLLECTION},
     {"command", required_argument, NULL, CF_OPT_COMMAND},
-    {"key-file", required_argument, NULL, CF_OPT_KEY_FILE},
-    {"passphrase-file", required_argument, NULL, CF_OPT_PASSPHRASE_FILE},
+    CF_CLI_SECRET_OPTIONS,
     {"spool", required_argument, NULL, CF_OPT_SPOOL},
     {"no-spool", no_argument, NULL, CF_OPT_NO_SPOOL},
     {NULL, 0, NULL, 0},
 };
-
-static int push_option(struct cf_cli *cli, void *ctx, int opt, const char *arg)
-{
-    struct cf_backup_flags *flags = ctx;
-
-    switch (opt) {
-    case CF_OPT_COLLECTION:
-        flags->collection = arg;
-        break;
-    case CF_OPT_COMMAND:
-        flags->command = arg;
-        break;
-    case CF_OPT_KEY_FILE:
-        flags->key_file = arg;
-        break;
-    case CF_OPT_PASSPHRASE_FILE:
-        flags->passphrase_file = arg;
-        break;
-    case CF_OPT_SPOOL:
-        flags->spool = arg;
-        break;
-    case CF_OPT_NO_SPOOL:
-        flags->no_spool = true;
-        break;
-    default:
-        return cf_cli_usage(cli, "unexpected option");
-    }
-    return -1;
-}
 
 /* "version 7 (1.2 GiB, sha256 3f2a1b0c9d8e...)" */
 static void describe_version(const json_t *version, char *out, size_t out_len)
@@ -294,7 +264,8 @@ int cf_cmd_push(int argc, char **argv)
     memset(&p, 0, sizeof(p));
     cf_error_init(&err);
     cf_cli_init(&cli, "push", cf_help_push);
-    status = cf_cli_parse(&cli, argc, argv, CF_CLI_GLOBAL_SHORT, push_options, push_option, &flags, &first);
+    status = cf_cli_parse(&cli, argc, argv, CF_CLI_GLOBAL_SHORT, push_options, cf_cli_backup_option, &flags,
+                          &first);
     if (status >= 0)
         goto out;
     nargs = argc - first;

@@ -46,8 +46,7 @@ static const struct option restore_options[] = {
     CF_CLI_GLOBAL_OPTIONS,
     {"command", required_argument, NULL, CF_OPT_COMMAND},
     {"collection", required_argument, NULL, CF_OPT_COLLECTION},
-    {"key-file", required_argument, NULL, CF_OPT_KEY_FILE},
-    {"passphrase-file", required_argument, NULL, CF_OPT_PASSPHRASE_FILE},
+    CF_CLI_SECRET_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -55,23 +54,12 @@ static int restore_option(struct cf_cli *cli, void *ctx, int opt, const char *ar
 {
     struct cf_backup_flags *flags = ctx;
 
-    switch (opt) {
-    case CF_OPT_COMMAND:
+    /* Here --command is the command that restores, not the one that backs up. */
+    if (opt == CF_OPT_COMMAND) {
         flags->restore_command = arg;
-        break;
-    case CF_OPT_COLLECTION:
-        flags->collection = arg;
-        break;
-    case CF_OPT_KEY_FILE:
-        flags->key_file = arg;
-        break;
-    case CF_OPT_PASSPHRASE_FILE:
-        flags->passphrase_file = arg;
-        break;
-    default:
-        return cf_cli_usage(cli, "unexpected option");
+        return -1;
     }
-    return -1;
+    return cf_cli_backup_option(cli, flags, opt, arg);
 }
 
 static cf_code write_all(int fd, const void *data, size_t len, struct cf_error *err)

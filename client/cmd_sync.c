@@ -40,14 +40,6 @@ static const struct option sync_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int sync_option(struct cf_cli *cli, void *ctx, int opt, const char *arg)
-{
-    if (opt != CF_OPT_SPOOL)
-        return cf_cli_usage(cli, "unexpected option");
-    *(const char **)ctx = arg;
-    return -1;
-}
-
 static void on_entry(void *ctx, const struct cf_spool_entry *entry, enum cf_sync_outcome outcome,
                      const json_t *version, const struct cf_error *why)
 {
@@ -100,14 +92,16 @@ static bool any_spool(const struct cf_client_config *cfg)
 int cf_cmd_sync(int argc, char **argv)
 {
     struct cf_cli cli;
-    const char *spool = NULL;
+    struct cf_backup_flags flags; /* only --spool */
     int first = 0, status, worst = 0;
 
+    memset(&flags, 0, sizeof(flags));
     cf_cli_init(&cli, "sync", cf_help_sync);
-    status = cf_cli_parse(&cli, argc, argv, CF_CLI_GLOBAL_SHORT, sync_options, sync_option, &spool, &first);
+    status = cf_cli_parse(&cli, argc, argv, CF_CLI_GLOBAL_SHORT, sync_options, cf_cli_backup_option, &flags,
+                          &first);
     if (status >= 0)
         goto out;
-    if (spool != NULL && first < argc) {
+    if (flags.spool != NULL && first < argc) {
         status = cf_cli_usage(&cli, "give NAMEs or --spool DIR, not both");
         goto out;
     }
@@ -124,8 +118,8 @@ int cf_cmd_sync(int argc, char **argv)
         status = cf_cli_connect(&cli);
     if (status != 0)
         goto out;
-    if (spool != NULL) {
-        status = sync_one(&cli, spool, NULL);
+    if (flags.spool != NULL) {
+        status = sync_one(&cli, flags.spool, NULL);
         goto out;
     }
     if (first < argc) {
