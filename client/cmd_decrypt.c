@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,10 +40,8 @@ struct decrypt_args {
 };
 
 static const struct option decrypt_options[] = {
-    CF_CLI_GLOBAL_OPTIONS,
-    {"output", required_argument, NULL, 'o'},
-    CF_CLI_SECRET_OPTIONS,
-    {"backup", required_argument, NULL, CF_OPT_BACKUP},
+    CF_CLI_GLOBAL_OPTIONS, {"output", required_argument, NULL, 'o'},
+    CF_CLI_SECRET_OPTIONS, {"backup", required_argument, NULL, CF_OPT_BACKUP},
     {NULL, 0, NULL, 0},
 };
 
@@ -75,31 +72,6 @@ static void default_output(const char *input, char *out, size_t out_len)
         }
     }
     snprintf(out, out_len, "%s.decrypted", input);
-}
-
-static cf_code decrypt_file(int fd, struct cf_unseal *unseal, struct cf_error *err)
-{
-    char *block = malloc(256 * 1024);
-    cf_code code = CF_OK;
-
-    if (block == NULL)
-        return cf_fail(err, CF_E_NOMEM, "out of memory");
-    while (code == CF_OK) {
-        ssize_t got = read(fd, block, 256 * 1024);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            code = cf_fail(err, CF_E_IO, "cannot read: %s", strerror(errno));
-            break;
-        }
-        if (got == 0) {
-            code = cf_unseal_finish(unseal, err);
-            break;
-        }
-        code = cf_unseal_push(unseal, block, (size_t)got, err);
-    }
-    free(block);
-    return code;
 }
 
 int cf_cmd_decrypt(int argc, char **argv)
@@ -166,7 +138,7 @@ int cf_cmd_decrypt(int argc, char **argv)
     if (code == CF_OK)
         code = cf_unseal_new(&secret, CF_UNSEAL_REQUIRE, cf_output_sink, &out, &unseal, &err);
     if (code == CF_OK)
-        code = decrypt_file(fd, unseal, &err);
+        code = cf_unseal_fd(unseal, fd, NULL, &err);
     if (code == CF_OK) {
         code = cf_output_commit(&out, final, a.output != NULL, &err);
         opened = false;

@@ -115,32 +115,12 @@ static cf_code discard(void *ctx, const void *data, size_t len, struct cf_error 
     return CF_OK;
 }
 
-/* Pushes the whole temporary file through unseal. */
+/* Pushes the whole temporary file through unseal (each pass starts at its beginning). */
 static cf_code feed(int fd, struct cf_unseal *unseal, struct cf_error *err)
 {
-    char *block = malloc(256 * 1024);
-    cf_code code = CF_OK;
-
-    if (block == NULL)
-        return cf_fail(err, CF_E_NOMEM, "out of memory");
     if (lseek(fd, 0, SEEK_SET) != 0)
-        code = cf_fail(err, CF_E_IO, "cannot read the temporary file: %s", strerror(errno));
-    while (code == CF_OK) {
-        ssize_t got = read(fd, block, 256 * 1024);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            code = cf_fail(err, CF_E_IO, "cannot read the temporary file: %s", strerror(errno));
-            break;
-        }
-        if (got == 0) {
-            code = cf_unseal_finish(unseal, err);
-            break;
-        }
-        code = cf_unseal_push(unseal, block, (size_t)got, err);
-    }
-    free(block);
-    return code;
+        return cf_fail(err, CF_E_IO, "cannot read the temporary file: %s", strerror(errno));
+    return cf_unseal_fd(unseal, fd, "the temporary file", err);
 }
 
 /* A temporary file nobody else can open: unlinked at once, gone when closed. */

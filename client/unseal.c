@@ -2,8 +2,13 @@
 
 #include "client/envelope.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* What cf_unseal_fd reads at a time. */
+#define UNSEAL_FD_BLOCK (256 * 1024)
 
 struct cf_unseal {
     const struct cf_secret *secret;
@@ -92,6 +97,32 @@ cf_code cf_unseal_finish(struct cf_unseal *u, struct cf_error *err)
         code = decide(u, err);
     if (code == CF_OK && u->open != NULL)
         code = cf_open_finish(u->open, err);
+    return code;
+}
+
+cf_code cf_unseal_fd(struct cf_unseal *u, int fd, const char *what, struct cf_error *err)
+{
+    char *block = malloc(UNSEAL_FD_BLOCK);
+    cf_code code = CF_OK;
+
+    if (block == NULL)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
+    while (code == CF_OK) {
+        ssize_t got = read(fd, block, UNSEAL_FD_BLOCK);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && what != NULL) {
+            code = cf_fail(err, CF_E_IO, "cannot read %s: %s", what, strerror(errno));
+        } else if (got < 0) {
+            code = cf_fail(err, CF_E_IO, "cannot read: %s", strerror(errno));
+        } else if (got == 0) {
+            code = cf_unseal_finish(u, err);
+            break;
+        } else {
+            code = cf_unseal_push(u, block, (size_t)got, err);
+        }
+    }
+    free(block);
     return code;
 }
 

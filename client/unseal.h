@@ -30,6 +30,11 @@ cf_code cf_unseal_push(struct cf_unseal *u, const void *data, size_t len, struct
 cf_code cf_unseal_sink(void *ctx, const void *data, size_t len, struct cf_error *err);
 /* The end of the bytes: a truncated envelope is CF_E_CHECKSUM_MISMATCH. */
 cf_code cf_unseal_finish(struct cf_unseal *u, struct cf_error *err);
+/* Pushes what fd holds from its current offset to its end through u, then
+ * finishes u (cf_unseal_finish): returns once the whole of it has gone to
+ * the next sink. A read error is CF_E_IO, "cannot read WHAT: <reason>" (what
+ * NULL: "cannot read: <reason>"). fd stays open, at its end. */
+cf_code cf_unseal_fd(struct cf_unseal *u, int fd, const char *what, struct cf_error *err);
 /* Starts over for a new stream (a retried download). */
 cf_code cf_unseal_reset(struct cf_unseal *u, struct cf_error *err);
 /* After the first bytes: whether they were an envelope, and whether it is being opened. */

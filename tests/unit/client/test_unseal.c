@@ -166,6 +166,105 @@ static void test_wrong_key_and_damage_are_integrity_failures(void **state)
     cf_buf_dispose(&out);
 }
 
+/* An unlinked temporary file holding len bytes of data, at offset 0. */
+static int temp_holding(const void *data, size_t len)
+{
+    char path[] = "/tmp/coffer-test-unseal-XXXXXX";
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    unlink(path);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    return fd;
+}
+
+static void test_fd_is_read_to_its_end(void **state)
+{
+    struct cf_secret secret = key_secret(4);
+    struct cf_buf sealed, out;
+    struct cf_unseal *u = NULL;
+    struct cf_error err;
+    size_t big = 600 * 1024; /* more than one read */
+    unsigned char *plain = malloc(big);
+    int fd;
+
+    (void)state;
+    cf_error_init(&err);
+    assert_non_null(plain);
+    for (size_t i = 0; i < big; i++)
+        plain[i] = (unsigned char)(i * 7 + i / 1000);
+    cf_buf_init(&out, 1 << 21);
+    fd = temp_holding(plain, big);
+    assert_int_equal(cf_unseal_new(NULL, CF_UNSEAL_AUTO, to_buf, &out, &u, &err), CF_OK);
+    assert_int_equal(cf_unseal_fd(u, fd, "the file", &err), CF_OK);
+    assert_int_equal(out.len, big);
+    assert_memory_equal(out.data, plain, big);
+    cf_unseal_free(u);
+    close(fd);
+
+    cf_buf_init(&sealed, 1 << 20);
+    cf_buf_reset(&out);
+    seal("opened from a file", &secret, &sealed);
+    fd = temp_holding(sealed.data, sealed.len);
+    assert_int_equal(cf_unseal_new(&secret, CF_UNSEAL_REQUIRE, to_buf, &out, &u, &err), CF_OK);
+    assert_int_equal(cf_unseal_fd(u, fd, "the file", &err), CF_OK);
+    assert_int_equal(out.len, strlen("opened from a file"));
+    assert_memory_equal(out.data, "opened from a file", out.len);
+    cf_unseal_free(u);
+    close(fd);
+    free(plain);
+    cf_buf_dispose(&sealed);
+    cf_buf_dispose(&out);
+}
+
+static void test_fd_cut_short_is_an_integrity_failure(void **state)
+{
+    struct cf_secret secret = key_secret(4);
+    struct cf_buf sealed, out;
+    struct cf_unseal *u = NULL;
+    struct cf_error err;
+    int fd;
+
+    (void)state;
+    cf_error_init(&err);
+    cf_buf_init(&sealed, 1 << 20);
+    cf_buf_init(&out, 1 << 20);
+    seal("cut short", &secret, &sealed);
+    /* The end of the file is the end of the stream: finish sees the missing last chunk. */
+    fd = temp_holding(sealed.data, sealed.len - 5);
+    assert_int_equal(cf_unseal_new(&secret, CF_UNSEAL_REQUIRE, to_buf, &out, &u, &err), CF_OK);
+    assert_int_equal(cf_unseal_fd(u, fd, "the file", &err), CF_E_CHECKSUM_MISMATCH);
+    cf_unseal_free(u);
+    close(fd);
+    cf_buf_dispose(&sealed);
+    cf_buf_dispose(&out);
+    cf_error_dispose(&err);
+}
+
+static void test_fd_read_error_names_what_was_read(void **state)
+{
+    struct cf_buf out;
+    struct cf_unseal *u = NULL;
+    struct cf_error err;
+    int fd = open("/", O_RDONLY | O_DIRECTORY); /* read() on it fails with EISDIR */
+
+    (void)state;
+    cf_error_init(&err);
+    cf_buf_init(&out, 1024);
+    assert_true(fd >= 0);
+    assert_int_equal(cf_unseal_new(NULL, CF_UNSEAL_AUTO, to_buf, &out, &u, &err), CF_OK);
+    assert_int_equal(cf_unseal_fd(u, fd, "the temporary file", &err), CF_E_IO);
+    assert_string_equal(err.message, "cannot read the temporary file: Is a directory");
+    assert_int_equal(cf_unseal_fd(u, fd, NULL, &err), CF_E_IO);
+    assert_string_equal(err.message, "cannot read: Is a directory");
+    assert_int_equal(out.len, 0);
+    cf_unseal_free(u);
+    close(fd);
+    cf_buf_dispose(&out);
+    cf_error_dispose(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +272,9 @@ int main(void)
         cmocka_unit_test(test_plain_bytes_pass_through),
         cmocka_unit_test(test_envelope_without_secret_passes_as_stored),
         cmocka_unit_test(test_wrong_key_and_damage_are_integrity_failures),
+        cmocka_unit_test(test_fd_is_read_to_its_end),
+        cmocka_unit_test(test_fd_cut_short_is_an_integrity_failure),
+        cmocka_unit_test(test_fd_read_error_names_what_was_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
