@@ -29,15 +29,11 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 
-# Only the binaries, not the unit tests. The client is built when its source
-# is in the tree (CMakeLists.txt has the same condition).
+# Only the binaries, not the unit tests.
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    && cmake --build /build -j"$(nproc)" --target cofferd \
+    && cmake --build /build -j"$(nproc)" --target cofferd coffer \
     && install -D -m 755 /build/bin/cofferd /out/usr/local/bin/cofferd \
-    && if [ -f client/main.c ]; then \
-           cmake --build /build -j"$(nproc)" --target coffer \
-           && install -m 755 /build/bin/coffer /out/usr/local/bin/coffer; \
-       fi
+    && install -m 755 /build/bin/coffer /out/usr/local/bin/coffer
 
 # The shipped configuration with two changes for a container: listen on every
 # interface (the proxy is another container, not loopback) and keep the fs
