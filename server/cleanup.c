@@ -145,7 +145,8 @@ struct cf_cleanup_worker {
 static void *worker_main(void *arg)
 {
     struct cf_cleanup_worker *w = arg;
-    time_t next_pass = time(NULL) + w->app->cfg->cleanup_interval;
+    time_t next_pass = time(NULL);
+    bool first = true;
     struct cf_error err;
 
     cf_error_init(&err);
@@ -153,11 +154,14 @@ static void *worker_main(void *arg)
     while (!w->stopping) {
         struct timespec until;
 
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += HEARTBEAT_SECONDS;
-        pthread_cond_timedwait(&w->wake, &w->mutex, &until);
-        if (w->stopping)
-            break;
+        if (!first) {
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += HEARTBEAT_SECONDS;
+            pthread_cond_timedwait(&w->wake, &w->mutex, &until);
+            if (w->stopping)
+                break;
+        }
+        first = false;
         pthread_mutex_unlock(&w->mutex);
         if (cf_cleanup_heartbeat(w->app, &err) != CF_OK)
             cf_log(CF_LOG_WARN, "clean-up: heartbeat failed: %s", err.message);

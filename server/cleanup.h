@@ -30,8 +30,10 @@ void cf_cleanup_remove_doomed(struct cf_app *app, struct cf_db *db, PGresult *re
 /* Records that this instance is still writing its pending uploads. */
 cf_code cf_cleanup_heartbeat(struct cf_app *app, struct cf_error *err);
 
-/* The background thread: heartbeat every few seconds, a pass every
- * cleanup_interval. */
+/* The background thread: a pass at once (what servers that died left
+ * behind), then a heartbeat every few seconds and a pass every
+ * cleanup_interval. The first pass runs while the server already serves, so a
+ * slow or unreachable storage cannot hold the start up. */
 struct cf_cleanup_worker;
 cf_code cf_cleanup_worker_start(struct cf_app *app, struct cf_cleanup_worker **out, struct cf_error *err);
 void cf_cleanup_worker_stop(struct cf_cleanup_worker *worker);

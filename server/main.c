@@ -203,7 +203,6 @@ static int run_serve(const struct cf_config *cfg)
     struct cf_error err;
     struct cf_http_server *server = NULL;
     struct cf_cleanup_worker *worker = NULL;
-    struct cf_cleanup_stats stats;
     sigset_t signals;
     int signal_number = 0;
     cf_code code;
@@ -235,8 +234,6 @@ static int run_serve(const struct cf_config *cfg)
         if (app.auth_failures == NULL)
             code = cf_fail(&err, CF_E_NOMEM, "out of memory");
     }
-    if (code == CF_OK && cf_cleanup_pass(&app, cfg->stale_upload_timeout, &stats, &err) != CF_OK)
-        cf_log(CF_LOG_WARN, "start-up clean-up failed (will retry): %s", err.message);
     if (code == CF_OK)
         code = cf_cleanup_worker_start(&app, &worker, &err);
     if (code == CF_OK)
