@@ -399,6 +399,37 @@ static void print_answer(struct admin *a, const json_t *answer, const char *key)
     }
 }
 
+/* A list's answer: as it is with --json, else answer[key] as a table of the columns. */
+static void print_list(struct admin *a, const json_t *answer, const char *key, const char *const *columns,
+                       size_t ncolumns)
+{
+    if (a->json)
+        print_answer(a, answer, NULL);
+    else
+        print_table(json_object_get(answer, key), columns, ncolumns);
+}
+
+/* show, update or delete (the action) of the item at path, an account or a
+ * collection: what names it in messages and is the key of the answer. */
+static int show_update_delete(struct admin *a, const char *path, const char *what)
+{
+    const char *action = a->words[1];
+    json_t *answer = NULL;
+    int status;
+
+    status = call(a,
+                  action[0] == 's'   ? "GET"
+                  : action[0] == 'u' ? "PUT"
+                                     : "DELETE",
+                  path, action[0] == 'u' ? a->body : NULL, &answer);
+    if (status == 0 && answer != NULL)
+        print_answer(a, answer, what);
+    else if (status == 0)
+        cf_cli_info(a->cli, "%s %s deleted", what, a->words[2]);
+    json_decref(answer);
+    return status;
+}
+
 static int need_id(struct admin *a, bool wanted)
 {
     if (wanted && a->nwords < 3)
@@ -429,24 +460,14 @@ static int run_account(struct admin *a)
         status = need_id(a, false);
         if (status == 0)
             status = call(a, "GET", "/api/stable/accounts", NULL, &answer);
-        if (status == 0 && a->json)
-            print_answer(a, answer, NULL);
-        else if (status == 0)
-            print_table(json_object_get(answer, "accounts"), columns, sizeof(columns) / sizeof(columns[0]));
+        if (status == 0)
+            print_list(a, answer, "accounts", columns, sizeof(columns) / sizeof(columns[0]));
     } else if (strcmp(action, "show") == 0 || strcmp(action, "update") == 0 ||
                strcmp(action, "delete") == 0) {
         status = need_id(a, true);
         snprintf(path, sizeof(path), "/api/stable/accounts/%s", a->nwords == 3 ? a->words[2] : "");
         if (status == 0)
-            status = call(a,
-                          action[0] == 's'   ? "GET"
-                          : action[0] == 'u' ? "PUT"
-                                             : "DELETE",
-                          path, action[0] == 'u' ? a->body : NULL, &answer);
-        if (status == 0 && answer != NULL)
-            print_answer(a, answer, "account");
-        else if (status == 0)
-            cf_cli_info(a->cli, "account %s deleted", a->words[2]);
+            status = show_update_delete(a, path, "account");
     } else {
         status = cf_cli_usage(a->cli, "account actions are create, list, show, update and delete");
     }
@@ -486,10 +507,8 @@ static int run_token(struct admin *a)
         status = need_id(a, false);
         if (status == 0)
             status = call(a, "GET", path, NULL, &answer);
-        if (status == 0 && a->json)
-            print_answer(a, answer, NULL);
-        else if (status == 0)
-            print_table(json_object_get(answer, "tokens"), columns, sizeof(columns) / sizeof(columns[0]));
+        if (status == 0)
+            print_list(a, answer, "tokens", columns, sizeof(columns) / sizeof(columns[0]));
     } else if (strcmp(action, "revoke") == 0 || strcmp(action, "delete") == 0) {
         status = need_id(a, true);
         snprintf(path, sizeof(path), "/api/stable/auth/token/%s", a->nwords == 3 ? a->words[2] : "");
@@ -525,26 +544,15 @@ static int run_collection(struct admin *a)
         status = need_id(a, false);
         if (status == 0)
             status = list_collections(a, &answer);
-        if (status == 0 && a->json)
-            print_answer(a, answer, NULL);
-        else if (status == 0)
-            print_table(json_object_get(answer, "collections"), columns,
-                        sizeof(columns) / sizeof(columns[0]));
+        if (status == 0)
+            print_list(a, answer, "collections", columns, sizeof(columns) / sizeof(columns[0]));
     } else if (strcmp(action, "show") == 0 || strcmp(action, "update") == 0 ||
                strcmp(action, "delete") == 0) {
         status = need_id(a, true);
         snprintf(path, sizeof(path), "/api/stable/repository/collection/%s%s",
                  a->nwords == 3 ? a->words[2] : "", action[0] == 'd' && a->force ? "?force=true" : "");
         if (status == 0)
-            status = call(a,
-                          action[0] == 's'   ? "GET"
-                          : action[0] == 'u' ? "PUT"
-                                             : "DELETE",
-                          path, action[0] == 'u' ? a->body : NULL, &answer);
-        if (status == 0 && answer != NULL)
-            print_answer(a, answer, "collection");
-        else if (status == 0)
-            cf_cli_info(a->cli, "collection %s deleted", a->words[2]);
+            status = show_update_delete(a, path, "collection");
     } else {
         status = cf_cli_usage(a->cli, "collection actions are create, list, show, update and delete");
     }
