@@ -40,8 +40,10 @@ struct decrypt_args {
 };
 
 static const struct option decrypt_options[] = {
-    CF_CLI_GLOBAL_OPTIONS, {"output", required_argument, NULL, 'o'},
-    CF_CLI_SECRET_OPTIONS, {"backup", required_argument, NULL, CF_OPT_BACKUP},
+    CF_CLI_GLOBAL_OPTIONS,
+    {"output", required_argument, NULL, 'o'},
+    CF_CLI_SECRET_OPTIONS,
+    {"backup", required_argument, NULL, CF_OPT_BACKUP},
     {NULL, 0, NULL, 0},
 };
 
