@@ -20,7 +20,9 @@ ITEST_FAILED=0
 ITEST_NAME=$(basename "$0" .sh)
 ITEST_DIR=
 ITEST_PIDS=()
+ITEST_ON_EXIT=()
 COFFERD_PID=
+NGINX_PID=
 STATUS=
 BODY=
 
@@ -33,9 +35,20 @@ itest_begin()
     ITEST_DB_CONNINFO="${COFFER_TEST_PG/dbname=\'postgres\'/dbname=\'$ITEST_DB\'}"
 }
 
+# itest_on_exit FUNCTION: calls FUNCTION (no arguments) when the test ends,
+# before the test's processes are killed and its directory removed. The last
+# one registered is called first: what started last stops first.
+itest_on_exit()
+{
+    ITEST_ON_EXIT+=("$1")
+}
+
 itest_cleanup()
 {
-    local pid
+    local pid i
+    for ((i = ${#ITEST_ON_EXIT[@]} - 1; i >= 0; i--)); do
+        "${ITEST_ON_EXIT[i]}" || true
+    done
     for pid in "${ITEST_PIDS[@]}" $COFFERD_PID; do
         kill -9 "$pid" 2>/dev/null || true
     done
@@ -113,6 +126,121 @@ cofferd_stop()
     wait "$COFFERD_PID" || rc=$?
     COFFERD_PID=
     check "cofferd exits cleanly on SIGTERM (exit $rc)" test "$rc" -eq 0
+}
+
+# nginx_site CONF BODY_DIR SECRET SED-SCRIPT...: prints conf/CONF as shipped,
+# made this test's: NGINX listens on 127.0.0.1:$NGINX_PORT, keeps request
+# bodies in BODY_DIR and sends SECRET as the proxy secret; each SED-SCRIPT
+# (one sed expression) points the upstream at the test's cofferd. Sets
+# NGINX_PORT (a free port) and NGINX_URL, so call it in this shell, not in $().
+nginx_site()
+{
+    local conf=$1 body_dir=$2 secret=$3 script sed_args=()
+    shift 3
+    for script in "$@"; do
+        sed_args+=(-e "$script")
+    done
+    NGINX_PORT=$(pg_free_port)
+    NGINX_URL=http://127.0.0.1:$NGINX_PORT
+    sed "${sed_args[@]}" -e "s|listen 80;|listen 127.0.0.1:$NGINX_PORT;|" \
+        -e "s|/var/lib/coffer/nginx-body|$body_dir|" -e "s|REPLACE-WITH-THE-PROXY-SECRET|$secret|" \
+        "$COFFER_SOURCE/conf/$conf"
+}
+
+# nginx_start SITE_CONF [WORKERS [CONNECTIONS]]: runs a real NGINX in
+# $ITEST_DIR/nginx with SITE_CONF (from nginx_site) included in the http block
+# of a minimal main configuration (2 worker processes of 256 connections
+# unless given), once nginx -t accepts it (else the test ends), and waits
+# until $NGINX_URL/live answers. Sets NGINX_PID; the test's end stops it
+# (nginx_stop).
+nginx_start()
+{
+    local site=$1 workers=${2:-2} connections=${3:-256} dir=$ITEST_DIR/nginx
+    mkdir -p "$dir/logs"
+    cat >"$dir/nginx.conf" <<CONF
+user root;
+worker_processes $workers;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections $connections; }
+http {
+    access_log $dir/logs/access.log;
+    include $site;
+}
+CONF
+    nginx -p "$dir" -c "$dir/nginx.conf" -t >/dev/null 2>&1 || { nginx -p "$dir" -c "$dir/nginx.conf" -t; exit 1; }
+    # Its output goes to a file: a process holding ctest's pipe would keep the test from ending.
+    nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/logs/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    itest_on_exit nginx_stop
+    for _ in $(seq 100); do curl -fsS "$NGINX_URL/live" >/dev/null 2>&1 && break; sleep 0.05; done
+}
+
+# nginx_stop: stops the NGINX of nginx_start. SIGKILL on the master would
+# leave its workers behind: TERM, and wait for it.
+nginx_stop()
+{
+    [[ -n $NGINX_PID ]] || return 0
+    kill -TERM "$NGINX_PID" 2>/dev/null || true
+    wait "$NGINX_PID" 2>/dev/null || true
+    NGINX_PID=
+}
+
+# rgw_start: a throw-away Ceph RGW (scripts/lib/ceph.sh, which the test
+# sources) in CEPH_DIR=$ITEST_DIR/ceph on a free port, stopped when the test
+# ends; sets the COFFER_TEST_S3_* variables (ceph_rgw_env) and writes the S3
+# secret key to $ITEST_DIR/s3.secret (mode 600). The test ends when RGW does
+# not start.
+rgw_start()
+{
+    CEPH_DIR=$ITEST_DIR/ceph
+    # Registered first: a start that fails half-way leaves daemons to stop too.
+    itest_on_exit rgw_stop
+    ceph_rgw_start "$CEPH_DIR" "$(pg_free_port)" || { echo "FAIL: cannot start Ceph RGW"; exit 1; }
+    eval "$(ceph_rgw_env "$CEPH_DIR")"
+    echo "[$SECONDS s] Ceph RGW on $COFFER_TEST_S3_ENDPOINT"
+    printf '%s\n' "$COFFER_TEST_S3_SECRET_KEY" >"$ITEST_DIR/s3.secret"
+    chmod 600 "$ITEST_DIR/s3.secret"
+}
+
+rgw_stop()
+{
+    ceph_rgw_stop "$CEPH_DIR"
+}
+
+# cofferd_start_s3 PREFIX [OPTION=VALUE...]: cofferd_start on the RGW of
+# rgw_start, its objects under PREFIX (kept in S3_PREFIX), sent in 5 MiB
+# parts; stale_upload_timeout and cleanup_interval at their minimums (30 s,
+# 5 s), so that the clean-up of a killed upload comes within the test. The
+# OPTIONs come on top.
+cofferd_start_s3()
+{
+    S3_PREFIX=$1
+    shift
+    cofferd_start storage_backend=s3 "s3_endpoint=$COFFER_TEST_S3_ENDPOINT" "s3_bucket=$COFFER_TEST_S3_BUCKET" \
+        "s3_access_key=$COFFER_TEST_S3_ACCESS_KEY" "s3_secret_key_file=$ITEST_DIR/s3.secret" \
+        "s3_prefix=$S3_PREFIX" s3_part_size=5MiB stale_upload_timeout=30 cleanup_interval=5 "$@"
+}
+
+# rgw_objects, rgw_uploads: the keys under S3_PREFIX of the bucket's objects,
+# of its multipart uploads in progress; one a line.
+rgw_objects() { ceph_rgw_list "$CEPH_DIR" objects "$S3_PREFIX"; }
+rgw_uploads() { ceph_rgw_list "$CEPH_DIR" uploads "$S3_PREFIX"; }
+
+# count_lines: how many lines standard input holds that are not empty (0, not a failure, for none).
+count_lines() { grep -c . || true; }
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s for up to SECONDS.
+wait_until()
+{
+    local limit=$1 i
+    shift
+    for ((i = 0; i < limit * 5; i++)); do
+        "$@" && return 0
+        sleep 0.2
+    done
+    return 1
 }
 
 # api METHOD PATH [CURL-ARGS...]: calls the API with $TOKEN (when set). Sets

@@ -73,3 +73,38 @@ spool_count()
 {
     find "$1" -maxdepth 1 -name '*.coffer' -type f 2>/dev/null | wc -l
 }
+
+# altering_proxy PORT: starts a TCP proxy in front of 127.0.0.1:PORT that
+# alters one byte of what clients send ("streamed by coffer" becomes
+# "streamed by COFFER": the length stays), and sets ALTERING_PROXY_URL to it.
+# The test's end kills it. Call it in this shell, not in $().
+altering_proxy()
+{
+    local i
+    python3 - "$1" >"$ITEST_DIR/proxy.port" 2>/dev/null <<'PY' &
+import socket, sys, threading
+upstream = int(sys.argv[1])
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+print(srv.getsockname()[1], flush=True)
+def pipe(a, b, alter):
+    while True:
+        data = a.recv(65536)
+        if not data:
+            break
+        if alter:
+            data = data.replace(b"streamed by coffer", b"streamed by COFFER")
+        b.sendall(data)
+    b.shutdown(socket.SHUT_WR)
+while True:
+    c, _ = srv.accept()
+    u = socket.create_connection(("127.0.0.1", upstream))
+    threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
+PY
+    ITEST_PIDS+=($!)
+    disown
+    for ((i = 0; i < 50; i++)); do [[ -s $ITEST_DIR/proxy.port ]] && break; sleep 0.1; done
+    ALTERING_PROXY_URL="http://127.0.0.1:$(cat "$ITEST_DIR/proxy.port")"
+}

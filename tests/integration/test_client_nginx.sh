@@ -9,39 +9,18 @@ itest_begin
 command -v nginx >/dev/null || { echo "nginx is missing (apt-get install nginx)"; exit 1; }
 secret=proxy-secret-for-tests-0123456789
 body_dir=$ITEST_DIR/nginx-body
-mkdir -p "$body_dir" "$ITEST_DIR/nginx/logs"
+mkdir -p "$body_dir" "$ITEST_DIR/nginx"
 cofferd_start trusted_proxies=127.0.0.1 "nginx_temp_dir=$body_dir" "proxy_secret=$secret"
 cofferd_port=${COFFER_URL##*:}
 client_setup db
 
-nginx_port=$(pg_free_port)
-sed -e "s|127.0.0.1:8080|127.0.0.1:$cofferd_port|" -e "s|listen 80;|listen 127.0.0.1:$nginx_port;|" \
-    -e "s|/var/lib/coffer/nginx-body|$body_dir|" -e "s|REPLACE-WITH-THE-PROXY-SECRET|$secret|" \
-    "$COFFER_SOURCE/conf/nginx.conf" >"$ITEST_DIR/nginx/site.conf"
-cat >"$ITEST_DIR/nginx/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-daemon off;
-pid $ITEST_DIR/nginx/nginx.pid;
-error_log $ITEST_DIR/nginx/logs/error.log;
-events { worker_connections 64; }
-http {
-    access_log $ITEST_DIR/nginx/logs/access.log;
-    include $ITEST_DIR/nginx/site.conf;
-}
-CONF
-nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t >/dev/null 2>&1 ||
-    { nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t; exit 1; }
-# Its output goes to a file: a process holding ctest's pipe would keep the test from ending.
-nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" >"$ITEST_DIR/nginx/logs/stdout.log" 2>&1 &
-nginx_pid=$!
-trap 'kill -TERM "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; itest_cleanup' EXIT
-nginx_url=http://127.0.0.1:$nginx_port
-for _ in $(seq 100); do curl -fsS "$nginx_url/live" >/dev/null 2>&1 && break; sleep 0.05; done
+nginx_site nginx.conf "$body_dir" "$secret" "s|127.0.0.1:8080|127.0.0.1:$cofferd_port|" >"$ITEST_DIR/nginx/site.conf"
+# One worker is enough for one client at a time.
+nginx_start "$ITEST_DIR/nginx/site.conf" 1 64
 
 cd "$ITEST_DIR"
 "$COFFER_BIN/coffer" keygen key 2>/dev/null
-sed -i "s|^url = .*|url = $nginx_url|" "$CLIENT_CONF"
+sed -i "s|^url = .*|url = $NGINX_URL|" "$CLIENT_CONF"
 gen='openssl enc -aes-128-ctr -nosalt -K 0f0e0d0c0b0a09080706050403020100 -iv 0 </dev/zero 2>/dev/null | head -c 50000000'
 cat >>"$CLIENT_CONF" <<CONF
 
@@ -92,34 +71,10 @@ check "decrypts to the bytes" cmp -s sealed.bin <(sh -c "$gen")
 # hash of a streamed push; the client compares the stored version's hash with
 # its own and deletes a version whose bytes were changed on the way. A proxy in
 # front of NGINX alters one byte of the body (same length).
-python3 - "$nginx_port" >"$ITEST_DIR/proxy.port" 2>/dev/null <<'PY' &
-import socket, sys, threading
-upstream = int(sys.argv[1])
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(4)
-print(srv.getsockname()[1], flush=True)
-def pipe(a, b, alter):
-    while True:
-        data = a.recv(65536)
-        if not data:
-            break
-        if alter:
-            data = data.replace(b"streamed by coffer", b"streamed by COFFER")
-        b.sendall(data)
-    b.shutdown(socket.SHUT_WR)
-while True:
-    c, _ = srv.accept()
-    u = socket.create_connection(("127.0.0.1", upstream))
-    threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
-PY
-ITEST_PIDS+=($!)
-disown
-for ((i = 0; i < 50; i++)); do [[ -s $ITEST_DIR/proxy.port ]] && break; sleep 0.1; done
+altering_proxy "$NGINX_PORT"
 before=$(version_count db)
 echo "streamed by coffer" >altered.txt
-rc coffer --url "http://127.0.0.1:$(cat "$ITEST_DIR/proxy.port")" push --collection db - <altered.txt 2>altered.err
+rc coffer --url "$ALTERING_PROXY_URL" push --collection db - <altered.txt 2>altered.err
 eq "bytes changed on the way past NGINX: exit 5" "$RC" 5
 check "the client says the changed version was deleted" grep -q "was deleted again" altered.err
 eq "no version is left with the changed bytes" "$(version_count db)" "$before"

@@ -74,34 +74,9 @@ eq "coffer push from standard input" "$RC" 0
 TOKEN=$ACME api GET "$V/latest"
 eq "the stored bytes are the pushed ones" "$(header X-Content-SHA256)" "$(sha256sum <"$ITEST_DIR/data" | cut -d' ' -f1)"
 
-python3 - "$port" >"$ITEST_DIR/proxy.port" 2>/dev/null <<'PY' &
-import socket, sys, threading
-upstream = int(sys.argv[1])
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(4)
-print(srv.getsockname()[1], flush=True)
-def pipe(a, b, alter):
-    while True:
-        data = a.recv(65536)
-        if not data:
-            break
-        if alter:
-            data = data.replace(b"streamed by coffer", b"streamed by COFFER")
-        b.sendall(data)
-    b.shutdown(socket.SHUT_WR)
-while True:
-    c, _ = srv.accept()
-    u = socket.create_connection(("127.0.0.1", upstream))
-    threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
-PY
-ITEST_PIDS+=($!)
-disown
-for ((i = 0; i < 50; i++)); do [[ -s $ITEST_DIR/proxy.port ]] && break; sleep 0.1; done
-proxy="http://127.0.0.1:$(cat "$ITEST_DIR/proxy.port")"
+altering_proxy "$port"
 before=$(version_count db)
-rc coffer --url "$proxy" push --collection db - <"$ITEST_DIR/data"
+rc coffer --url "$ALTERING_PROXY_URL" push --collection db - <"$ITEST_DIR/data"
 eq "a body altered on the way fails the trailer's check: exit 5" "$RC" 5
 eq "and no version is kept" "$(version_count db)" "$before"
 grep -q "checksum_mismatch\|400" "$ITEST_DIR/cofferd.log"

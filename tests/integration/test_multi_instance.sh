@@ -22,12 +22,9 @@ for tool in ceph-mon ceph-osd radosgw nginx haproxy; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/lib/deps.sh installs the test packages)"; exit 1; }
 done
 itest_begin
-CEPH_DIR=$ITEST_DIR/ceph
-nginx_pid=
+# NGINX and RGW are stopped by itest_cleanup (nginx_start, rgw_start).
 multi_cleanup()
 {
-    [[ -z $nginx_pid ]] || { kill -TERM "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; }
-    ceph_rgw_stop "$CEPH_DIR" || true
     if ((ITEST_FAILED > 0)) && [[ -f $ITEST_DIR/cofferd-2.log ]]; then
         echo "--- the end of instance 2's log:"
         tail -n 40 "$ITEST_DIR/cofferd-2.log"
@@ -42,24 +39,14 @@ check "conf/haproxy.cfg passes haproxy -c" haproxy -c -q -f "$COFFER_SOURCE/conf
 # (ceph_rgw_start reads it).
 # shellcheck disable=SC2034
 CEPH_RGW_MEMORY=$((2 * 1024 * 1024 * 1024))
-rgw_port=$(pg_free_port)
-ceph_rgw_start "$CEPH_DIR" "$rgw_port" || { echo "FAIL: cannot start Ceph RGW"; exit 1; }
-eval "$(ceph_rgw_env "$CEPH_DIR")"
-echo "[$SECONDS s] Ceph RGW on $COFFER_TEST_S3_ENDPOINT"
+rgw_start
 
 # --- two instances, one configuration ---------------------------------------------
-PREFIX=multi-$$/
 secret=proxy-secret-for-tests-0123456789
 body_dir=$ITEST_DIR/nginx-body
-mkdir -p "$body_dir" "$ITEST_DIR/nginx/logs"
-printf '%s\n' "$COFFER_TEST_S3_SECRET_KEY" >"$ITEST_DIR/s3.secret"
-chmod 600 "$ITEST_DIR/s3.secret"
-# stale_upload_timeout and cleanup_interval at their minimums (30 s, 5 s), so
-# that the clean-up of the killed instance's upload comes within the test.
-cofferd_start storage_backend=s3 "s3_endpoint=$COFFER_TEST_S3_ENDPOINT" "s3_bucket=$COFFER_TEST_S3_BUCKET" \
-    "s3_access_key=$COFFER_TEST_S3_ACCESS_KEY" "s3_secret_key_file=$ITEST_DIR/s3.secret" "s3_prefix=$PREFIX" \
-    s3_part_size=5MiB stale_upload_timeout=30 cleanup_interval=5 \
-    trusted_proxies=127.0.0.1 "nginx_temp_dir=$body_dir" "proxy_secret=$secret"
+mkdir -p "$body_dir" "$ITEST_DIR/nginx"
+# cofferd_start_s3 makes the clean-up quick enough for the killed instance's upload to be cleaned within the test.
+cofferd_start_s3 "multi-$$/" trusted_proxies=127.0.0.1 "nginx_temp_dir=$body_dir" "proxy_secret=$secret"
 url1=$COFFER_URL
 pid1=$COFFERD_PID
 port1=${url1##*:}
@@ -79,47 +66,12 @@ check "two distinct instances ($id1, $id2)" test -n "$id1" -a -n "$id2" -a "$id1
 
 # conf/nginx-upstream.conf as shipped, with this test's ports, paths and secret;
 # its upstream's third instance is not started here.
-nginx_port=$(pg_free_port)
-sed -e "s|127.0.0.1:8080 |127.0.0.1:$port1 |" -e "s|127.0.0.1:8081 |127.0.0.1:$port2 |" \
-    -e '/^    server 127.0.0.1:8082 /d' -e "s|listen 80;|listen 127.0.0.1:$nginx_port;|" \
-    -e "s|/var/lib/coffer/nginx-body|$body_dir|" -e "s|REPLACE-WITH-THE-PROXY-SECRET|$secret|" \
-    "$COFFER_SOURCE/conf/nginx-upstream.conf" >"$ITEST_DIR/nginx/site.conf"
+nginx_site nginx-upstream.conf "$body_dir" "$secret" "s|127.0.0.1:8080 |127.0.0.1:$port1 |" \
+    "s|127.0.0.1:8081 |127.0.0.1:$port2 |" '/^    server 127.0.0.1:8082 /d' >"$ITEST_DIR/nginx/site.conf"
 eq "the upstream names both instances" "$(grep -c "^    server 127.0.0.1:\($port1\|$port2\) " "$ITEST_DIR/nginx/site.conf")" 2
-cat >"$ITEST_DIR/nginx/nginx.conf" <<CONF
-user root;
-worker_processes 2;
-daemon off;
-pid $ITEST_DIR/nginx/nginx.pid;
-error_log $ITEST_DIR/nginx/logs/error.log;
-events { worker_connections 256; }
-http {
-    access_log $ITEST_DIR/nginx/logs/access.log;
-    include $ITEST_DIR/nginx/site.conf;
-}
-CONF
-nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t >/dev/null 2>&1 ||
-    { nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t; exit 1; }
-# Its output goes to a file: a process holding ctest's pipe would keep the test from ending.
-nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" >"$ITEST_DIR/nginx/logs/stdout.log" 2>&1 &
-nginx_pid=$!
-nginx_url=http://127.0.0.1:$nginx_port
-for _ in $(seq 100); do curl -fsS "$nginx_url/live" >/dev/null 2>&1 && break; sleep 0.05; done
+nginx_start "$ITEST_DIR/nginx/site.conf"
 
 C=/api/stable/repository/collection
-objects() { ceph_rgw_list "$CEPH_DIR" objects "$PREFIX"; }
-uploads() { ceph_rgw_list "$CEPH_DIR" uploads "$PREFIX"; }
-count_lines() { grep -c . || true; }
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s for up to SECONDS.
-wait_until()
-{
-    local limit=$1 i
-    shift
-    for ((i = 0; i < limit * 5; i++)); do
-        "$@" && return 0
-        sleep 0.2
-    done
-    return 1
-}
 # uploads_logged LOG COLLECTION: how many uploads into COLLECTION that instance answered 201.
 uploads_logged() { grep -c "POST $C/$2/versions 201" "$1" || true; }
 
@@ -149,11 +101,11 @@ check "downloads byte-identical through instance 1" cmp -s "$ITEST_DIR/body" "$I
 api GET "$C/shared/versions/1" -H 'Range: bytes=8388000-8389000'
 expect 206 "a range of version 1 through instance 1"
 check "matches the original" cmp -s "$ITEST_DIR/body" <(tail -c +8388001 "$ITEST_DIR/data" | head -c 1001)
-check "version 1's object is in the bucket" grep -qx "$PREFIX$key1" <(objects)
+check "version 1's object is in the bucket" grep -qx "$S3_PREFIX$key1" <(rgw_objects)
 echo "[$SECONDS s] cross-instance reads checked"
 
 # --- parallel uploads through NGINX keep the limits -----------------------------------
-COFFER_URL=$nginx_url
+COFFER_URL=$NGINX_URL
 head -c 100000 /dev/urandom >"$ITEST_DIR/100k"
 # eight_at_once COLLECTION: 8 uploads through NGINX at once; prints their statuses, counted.
 eight_at_once()
@@ -162,7 +114,7 @@ eight_at_once()
     rm -f "$ITEST_DIR"/par.*
     for i in 1 2 3 4 5 6 7 8; do
         curl -sS -o "$ITEST_DIR/par.$i.body" -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" -H 'Expect:' \
-            --data-binary @"$ITEST_DIR/100k" "$nginx_url$C/$1/versions" >"$ITEST_DIR/par.$i.status" &
+            --data-binary @"$ITEST_DIR/100k" "$NGINX_URL$C/$1/versions" >"$ITEST_DIR/par.$i.status" &
         pids+=($!)
     done
     wait "${pids[@]}"
@@ -227,12 +179,12 @@ api POST "$C" -d '{"id": "killed", "account_id": "acct"}'
 ) >"$ITEST_DIR/big"
 big_sha=$(sha256sum "$ITEST_DIR/big" | cut -d' ' -f1)
 curl -sS -o "$ITEST_DIR/killed.body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'Expect:' \
-    -X POST -T "$ITEST_DIR/big" "$nginx_url$C/killed/versions" >"$ITEST_DIR/killed.status" 2>&1 &
+    -X POST -T "$ITEST_DIR/big" "$NGINX_URL$C/killed/versions" >"$ITEST_DIR/killed.status" 2>&1 &
 client=$!
 # The instance writing it is the one whose pending upload has a multipart upload in the bucket.
 writing() {
     dead_key=$(itest_sql "SELECT storage_key FROM pending_uploads WHERE collection_id = 'killed'")
-    [[ -n $dead_key ]] && uploads | grep -qx "$PREFIX$dead_key"
+    [[ -n $dead_key ]] && rgw_uploads | grep -qx "$S3_PREFIX$dead_key"
 }
 check "the upload reaches an instance and its parts reach the bucket" wait_until 120 writing
 owner=$(itest_sql "SELECT instance_id FROM pending_uploads WHERE storage_key = '$dead_key'")
@@ -259,7 +211,7 @@ check "the live instance took it" wait_until 10 took_it
 eq "its checksum" "$(jbody .version.sha256)" "$big_sha"
 retry_key=$(jbody .version.id)
 COFFER_URL=$survivor_url
-curl -sS -H "Authorization: Bearer $TOKEN" "$nginx_url$C/killed/versions/latest" | sha256sum | cut -d' ' -f1 \
+curl -sS -H "Authorization: Bearer $TOKEN" "$NGINX_URL$C/killed/versions/latest" | sha256sum | cut -d' ' -f1 \
     >"$ITEST_DIR/back.sha"
 eq "it downloads whole through NGINX" "$(cat "$ITEST_DIR/back.sha")" "$big_sha"
 rm -f "$ITEST_DIR/big"
@@ -267,14 +219,14 @@ echo "[$SECONDS s] retried; waiting for the clean-up"
 
 # The dead upload's heartbeat goes stale 30 s after its last beat; the live
 # instance's pass (every 5 s) then aborts its multipart upload.
-clean() { test "$(uploads | count_lines)" -eq 0 && test "$(itest_sql "SELECT count(*) FROM pending_uploads")" -eq 0; }
+clean() { test "$(rgw_uploads | count_lines)" -eq 0 && test "$(itest_sql "SELECT count(*) FROM pending_uploads")" -eq 0; }
 check "the live instance's clean-up aborts the dead multipart upload and forgets its row" wait_until 120 clean
-eq "no multipart upload is left in the bucket" "$(uploads | count_lines)" 0
-no_dead_object() { ! objects | grep -q "$dead_key"; }
+eq "no multipart upload is left in the bucket" "$(rgw_uploads | count_lines)" 0
+no_dead_object() { ! rgw_objects | grep -q "$dead_key"; }
 check "no object of the killed upload" no_dead_object
-eq "the bucket holds exactly the versions' objects" "$(objects | sort | tr '\n' ' ')" \
-    "$(itest_sql "SELECT '$PREFIX' || storage_key FROM versions ORDER BY 1" | tr '\n' ' ')"
-check "the retry's object is among them" grep -qx "$PREFIX$retry_key" <(objects)
+eq "the bucket holds exactly the versions' objects" "$(rgw_objects | sort | tr '\n' ' ')" \
+    "$(itest_sql "SELECT '$S3_PREFIX' || storage_key FROM versions ORDER BY 1" | tr '\n' ' ')"
+check "the retry's object is among them" grep -qx "$S3_PREFIX$retry_key" <(rgw_objects)
 echo "[$SECONDS s] cleaned up"
 
 COFFER_URL=$survivor_url

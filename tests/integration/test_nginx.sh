@@ -10,41 +10,18 @@ itest_begin
 command -v nginx >/dev/null || { echo "nginx is missing (apt-get install nginx)"; exit 1; }
 secret=proxy-secret-for-tests-0123456789
 body_dir=$ITEST_DIR/nginx-body
-mkdir -p "$body_dir" "$ITEST_DIR/nginx/logs"
+mkdir -p "$body_dir" "$ITEST_DIR/nginx"
 cofferd_start trusted_proxies=127.0.0.1 "nginx_temp_dir=$body_dir" "proxy_secret=$secret" \
     "listen_unix=$ITEST_DIR/cofferd.sock"
 cofferd_url=$COFFER_URL
 cofferd_port=${COFFER_URL##*:}
 
 # conf/nginx.conf as shipped, with this test's port, paths and secret.
-nginx_port=$(pg_free_port)
-sed -e "s|127.0.0.1:8080|127.0.0.1:$cofferd_port|" -e "s|listen 80;|listen 127.0.0.1:$nginx_port;|" \
-    -e "s|/var/lib/coffer/nginx-body|$body_dir|" -e "s|REPLACE-WITH-THE-PROXY-SECRET|$secret|" \
-    "$COFFER_SOURCE/conf/nginx.conf" >"$ITEST_DIR/nginx/site.conf"
-cat >"$ITEST_DIR/nginx/nginx.conf" <<CONF
-user root;
-worker_processes 2;
-daemon off;
-pid $ITEST_DIR/nginx/nginx.pid;
-error_log $ITEST_DIR/nginx/logs/error.log;
-events { worker_connections 256; }
-http {
-    access_log $ITEST_DIR/nginx/logs/access.log;
-    include $ITEST_DIR/nginx/site.conf;
-}
-CONF
-nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t >/dev/null 2>&1 ||
-    { nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" -t; exit 1; }
-# Its output goes to a file: a process holding ctest's pipe would keep the test from ending.
-nginx -p "$ITEST_DIR/nginx" -c "$ITEST_DIR/nginx/nginx.conf" >"$ITEST_DIR/nginx/logs/stdout.log" 2>&1 &
-nginx_pid=$!
-# SIGKILL on the master would leave its workers behind: stop NGINX with TERM and wait.
-trap 'kill -TERM "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; itest_cleanup' EXIT
-nginx_url=http://127.0.0.1:$nginx_port
-for _ in $(seq 100); do curl -fsS "$nginx_url/live" >/dev/null 2>&1 && break; sleep 0.05; done
+nginx_site nginx.conf "$body_dir" "$secret" "s|127.0.0.1:8080|127.0.0.1:$cofferd_port|" >"$ITEST_DIR/nginx/site.conf"
+nginx_start "$ITEST_DIR/nginx/site.conf"
 
 C=/api/stable/repository/collection
-COFFER_URL=$nginx_url
+COFFER_URL=$NGINX_URL
 api POST /api/stable/accounts -d '{"id": "acct", "name": "Acct"}'
 expect 201 "API calls pass through NGINX"
 api POST "$C" -d '{"id": "big", "account_id": "acct"}'
@@ -63,7 +40,7 @@ echo "[$SECONDS s] 2 GiB uploaded through NGINX"
 eq "its size" "$(jbody .version.size)" 2147483648
 eq "its checksum" "$(jbody .version.sha256)" "$want"
 check "cofferd got it by path" grep -q "POST /api/stable/repository/collection/big/versions 201" "$ITEST_DIR/cofferd.log"
-curl -sS -o "$ITEST_DIR/2g.back" -H "Authorization: Bearer $TOKEN" "$nginx_url$C/big/versions/latest"
+curl -sS -o "$ITEST_DIR/2g.back" -H "Authorization: Bearer $TOKEN" "$NGINX_URL$C/big/versions/latest"
 check "the download through NGINX is byte-identical" cmp -s "$ITEST_DIR/2g" "$ITEST_DIR/2g.back"
 echo "[$SECONDS s] 2 GiB downloaded and compared"
 rm -f "$ITEST_DIR/2g" "$ITEST_DIR/2g.back"
@@ -140,14 +117,14 @@ eq "the same request over the unix socket" "$STATUS" 201
 
 echo "[$SECONDS s] trust rules checked"
 # A client that gives up mid-upload: NGINX never calls cofferd, nothing is left.
-COFFER_URL=$nginx_url
+COFFER_URL=$NGINX_URL
 versions_before=$(itest_sql "SELECT count(*) FROM versions")
 # (wait on the pipeline's job waits for the sleeper too: keep it short.)
 (
     head -c 8388608 /dev/urandom
     exec sleep 4
 ) 2>/dev/null | curl -sS -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Expect:' -X POST -T - \
-    "$nginx_url$C/big/versions" >/dev/null 2>&1 &
+    "$NGINX_URL$C/big/versions" >/dev/null 2>&1 &
 client=$!
 sleep 2
 kill "$client" 2>/dev/null || true

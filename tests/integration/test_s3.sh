@@ -17,7 +17,6 @@ for tool in ceph-mon ceph-osd radosgw zstd; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/lib/deps.sh installs the test packages)"; exit 1; }
 done
 itest_begin
-CEPH_DIR=$ITEST_DIR/ceph
 EXTRA_PIDS=()
 s3_cleanup()
 {
@@ -26,15 +25,11 @@ s3_cleanup()
         kill -9 "$pid" 2>/dev/null || true
     done
     [[ -z $COFFERD_PID ]] || kill -9 "$COFFERD_PID" 2>/dev/null || true
-    ceph_rgw_stop "$CEPH_DIR" || true
-    itest_cleanup
+    itest_cleanup # stops RGW (rgw_start)
 }
 trap s3_cleanup EXIT
 
-rgw_port=$(pg_free_port)
-ceph_rgw_start "$CEPH_DIR" "$rgw_port" || { echo "FAIL: cannot start Ceph RGW"; exit 1; }
-eval "$(ceph_rgw_env "$CEPH_DIR")"
-echo "Ceph RGW on $COFFER_TEST_S3_ENDPOINT"
+rgw_start
 
 # --- the storage interface's conformance suite, against RGW ------------------
 conformance=$COFFER_BIN/../tests/unit_server_test_store_conformance
@@ -46,33 +41,14 @@ check "virtual-host addressing among them" grep -q 'OK \] test_s3_virtual_host_a
 ((rc == 0)) || grep -E 'FAILED|ERROR|Failure' "$ITEST_DIR/conformance.log" | head -n 20
 
 # --- cofferd on RGW -----------------------------------------------------------
-PREFIX=itest-$$/
-printf '%s\n' "$COFFER_TEST_S3_SECRET_KEY" >"$ITEST_DIR/s3.secret"
 printf 'not-the-secret\n' >"$ITEST_DIR/wrong.secret"
-chmod 600 "$ITEST_DIR/s3.secret" "$ITEST_DIR/wrong.secret"
-# stale_upload_timeout and cleanup_interval at their minimums (30 s, 5 s).
-cofferd_start storage_backend=s3 "s3_endpoint=$COFFER_TEST_S3_ENDPOINT" "s3_bucket=$COFFER_TEST_S3_BUCKET" \
-    "s3_access_key=$COFFER_TEST_S3_ACCESS_KEY" "s3_secret_key_file=$ITEST_DIR/s3.secret" "s3_prefix=$PREFIX" \
-    s3_part_size=5MiB stale_upload_timeout=30 cleanup_interval=5
+chmod 600 "$ITEST_DIR/wrong.secret"
+cofferd_start_s3 "itest-$$/"
 C=/api/stable/repository/collection
 api POST /api/stable/accounts -d '{"id": "acct", "name": "Acct"}'
 api POST "$C" -d '{"id": "col", "account_id": "acct"}'
 expect 201 "create collection"
 
-objects() { ceph_rgw_list "$CEPH_DIR" objects "$PREFIX"; }
-uploads() { ceph_rgw_list "$CEPH_DIR" uploads "$PREFIX"; }
-count_lines() { grep -c . || true; }
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s for up to SECONDS.
-wait_until()
-{
-    local limit=$1 i
-    shift
-    for ((i = 0; i < limit * 5; i++)); do
-        "$@" && return 0
-        sleep 0.2
-    done
-    return 1
-}
 health() { TOKEN='' api GET "/health?code=$HEALTH_CODE" --max-time 30; }
 
 # --- a cofferd killed mid-upload (its leftovers are checked at the end, once
@@ -89,7 +65,7 @@ slow_upload()
     echo $!
 }
 EXTRA_PIDS+=("$(slow_upload)" "$(slow_upload)")
-two_uploads() { test "$(uploads | count_lines)" -ge 2; }
+two_uploads() { test "$(rgw_uploads | count_lines)" -ge 2; }
 check "two multipart uploads are in progress in the bucket" wait_until 60 two_uploads
 eq "two pending uploads are recorded" "$(itest_sql "SELECT count(*) FROM pending_uploads")" 2
 kill -9 "$COFFERD_PID"
@@ -99,7 +75,7 @@ for pid in "${EXTRA_PIDS[@]}"; do
     pkill -P "$pid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
 done
-eq "the killed server left its multipart uploads" "$(uploads | count_lines)" 2
+eq "the killed server left its multipart uploads" "$(rgw_uploads | count_lines)" 2
 # One upload loses its row, as when the row went but the abort did not reach
 # the store: only the sweep of stale multipart uploads can find it.
 orphan=$(itest_sql "DELETE FROM pending_uploads WHERE storage_key = (SELECT min(storage_key) FROM pending_uploads)
@@ -121,14 +97,14 @@ api POST "$C/col/versions" --data-binary @"$ITEST_DIR/data" -H 'Expect:'
 expect 201 "a 40 MiB upload to S3"
 key=$(jbody .version.id)
 stored=$(jbody .version.stored_size)
-check "the object is in the bucket under the prefix" grep -qx "$PREFIX$key" <(objects)
-status=$(ceph_rgw_s3 "$CEPH_DIR" GET "/$COFFER_TEST_S3_BUCKET/$PREFIX$key" -r 0-0 -D "$ITEST_DIR/s3-headers")
+check "the object is in the bucket under the prefix" grep -qx "$S3_PREFIX$key" <(rgw_objects)
+status=$(ceph_rgw_s3 "$CEPH_DIR" GET "/$COFFER_TEST_S3_BUCKET/$S3_PREFIX$key" -r 0-0 -D "$ITEST_DIR/s3-headers")
 eq "RGW serves it" "$status" 206
 etag=$(grep -i '^etag:' "$ITEST_DIR/s3-headers" | tr -d '\r"' | cut -d' ' -f2)
 parts=$(((stored + 5242879) / 5242880))
 eq "it went up as a multipart upload of $parts parts of 5 MiB" "${etag##*-}" "$parts"
 check "its size is the stored size" grep -qi "^content-range: bytes 0-0/$stored" "$ITEST_DIR/s3-headers"
-eq "no multipart upload of it is left" "$(uploads | grep -c "$key" || true)" 0
+eq "no multipart upload of it is left" "$(rgw_uploads | grep -c "$key" || true)" 0
 
 api GET "$C/col/versions/latest"
 expect 200 "download"
@@ -184,7 +160,7 @@ head -c 1048576 /dev/urandom >"$ITEST_DIR/small"
 api POST "$C/col/versions" --data-binary @"$ITEST_DIR/small" -H 'Expect:'
 expect 503 storage_unavailable "a small upload with RGW stopped"
 eq "its error" "$(jbody .error)" "the storage is unavailable; try again later"
-check "the log says why" grep -q "POST $C/col/versions: S3 PUT $PREFIX.*cannot reach the store" "$ITEST_DIR/cofferd.log"
+check "the log says why" grep -q "POST $C/col/versions: S3 PUT $S3_PREFIX.*cannot reach the store" "$ITEST_DIR/cofferd.log"
 api POST "$C/col/versions" --data-binary @"$ITEST_DIR/data" -H 'Expect:'
 expect 503 storage_unavailable "a multipart upload with RGW stopped"
 eq "no version was recorded" "$(itest_sql "SELECT count(*) FROM versions")" "$versions_before"
@@ -203,19 +179,19 @@ check "and download" cmp -s "$ITEST_DIR/body" "$ITEST_DIR/small"
 # --- deleting a version removes its object --------------------------------------
 api DELETE "$C/col/versions/latest"
 expect 204 "delete the small version"
-gone() { ! objects | grep -qx "$PREFIX$small_key"; }
+gone() { ! rgw_objects | grep -qx "$S3_PREFIX$small_key"; }
 check "its object leaves the bucket" wait_until 30 gone
 
 # --- what the killed server left is cleaned up ------------------------------------
 # The dead upload's heartbeat goes stale 30 s after its last beat, the
 # orphan's multipart upload 30 s after it began; passes run every 10 s or so.
-clean() { test "$(uploads | count_lines)" -eq 0 && test "$(itest_sql "SELECT count(*) FROM pending_uploads")" -eq 0; }
+clean() { test "$(rgw_uploads | count_lines)" -eq 0 && test "$(itest_sql "SELECT count(*) FROM pending_uploads")" -eq 0; }
 check "the clean-up passes abort both multipart uploads and forget the pending row" wait_until 90 clean
 echo "cleaned up $(($(date +%s) - killed_at)) s after the kill"
-eq "no multipart upload is left in the bucket" "$(uploads | count_lines)" 0
-check "the sweep reported the orphan" grep -q "aborted the stale multipart upload of $PREFIX$orphan" "$ITEST_DIR/cofferd.log"
+eq "no multipart upload is left in the bucket" "$(rgw_uploads | count_lines)" 0
+check "the sweep reported the orphan" grep -q "aborted the stale multipart upload of $S3_PREFIX$orphan" "$ITEST_DIR/cofferd.log"
 eq "one version remains" "$(itest_sql "SELECT count(*) FROM versions")" 1
-eq "and the only object in the bucket is its object" "$(objects | tr '\n' ' ')" "$PREFIX$key "
+eq "and the only object in the bucket is its object" "$(rgw_objects | tr '\n' ' ')" "$S3_PREFIX$key "
 
 cofferd_stop
 itest_finish
