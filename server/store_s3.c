@@ -222,6 +222,19 @@ static cf_code delete_object(struct s3_store *s, CURL *easy, const char *key, in
     return code == CF_E_NOT_FOUND ? CF_OK : code;
 }
 
+/* A write or a commit that met a 404 fails as the storage interface says,
+ * with CF_E_IO: the multipart upload was aborted under the writer (by the
+ * clean-up of an upload it took for dead, or by a lifecycle rule), which is
+ * not the "not found" of the request the caller answers. */
+static cf_code write_failure(cf_code code, struct cf_error *err)
+{
+    if (code != CF_E_NOT_FOUND)
+        return code;
+    if (err != NULL)
+        err->code = CF_E_IO;
+    return CF_E_IO;
+}
+
 static void writer_free(struct s3_store *s, struct s3_writer *w)
 {
     cf_s3_easy_put(s->client, w->easy);
@@ -282,7 +295,7 @@ static cf_code s3_write(struct cf_store_writer *base, const void *data, size_t l
     }
     if (code != CF_OK)
         w->failed = true;
-    return code;
+    return write_failure(code, err);
 }
 
 /* Finishes the multipart upload with the parts sent. */
@@ -374,7 +387,7 @@ static cf_code s3_commit(struct cf_store_writer *base, struct cf_error *err)
     }
     cf_s3_response_dispose(&resp);
     writer_free(s, w);
-    return code;
+    return write_failure(code, err);
 }
 
 static void s3_abort(struct cf_store_writer *base)
