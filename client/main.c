@@ -4,9 +4,11 @@
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 static const struct cf_command commands[] = {
     {"push", cf_cmd_push, cf_help_push, "make a backup and upload it as a new version"},
@@ -59,13 +61,34 @@ static bool takes_value(const char *arg)
     return strcmp(arg, "--config") == 0 || strcmp(arg, "--url") == 0 || strcmp(arg, "--token-file") == 0;
 }
 
-int main(int argc, char **argv)
+/* What the command printed on standard output must have reached it: stdio
+ * reports a full disk or a closed pipe only when it flushes, and a command
+ * that ends well would otherwise exit 0 with its output lost (`coffer admin
+ * token create > file` prints a token the server shows only once). */
+static int finish_stdout(int status)
+{
+    bool lost = ferror(stdout) != 0;
+    int why = 0;
+
+    if (fflush(stdout) != 0) {
+        lost = true;
+        why = errno;
+    }
+    if (!lost)
+        return status;
+    if (why != 0)
+        fprintf(stderr, "coffer: cannot write standard output: %s\n", strerror(why));
+    else
+        fputs("coffer: cannot write standard output\n", stderr);
+    return status == CF_EXIT_OK ? CF_EXIT_LOCAL : status;
+}
+
+static int run(int argc, char **argv)
 {
     const struct cf_command *cmd;
     char *sub_argv[256];
     int at = -1, sub_argc = 0;
 
-    cf_interrupt_install();
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
             break;
@@ -123,4 +146,14 @@ int main(int argc, char **argv)
     }
     sub_argv[sub_argc] = NULL;
     return cmd->run(sub_argc, sub_argv);
+}
+
+int main(int argc, char **argv)
+{
+    /* The process holds the token and may hold a key, a passphrase and
+     * plaintext: no core file may keep them (nor may another process of the
+     * same user read its memory). Children get the flag back at exec. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    cf_interrupt_install();
+    return finish_stdout(run(argc, argv));
 }

@@ -158,6 +158,46 @@ golden config-no-command --config ok.conf push db
 golden config-unknown-backup --config ok.conf push www
 golden config-token-file-missing --config ok.conf list db
 
+# --- output that cannot be written (a full disk) is a failure, not exit 0
+for args in --version "help push" "list --help"; do
+    status=0
+    # shellcheck disable=SC2086 # the words are the arguments
+    run_clean $args >/dev/full 2>"$scratch/full.err" || status=$?
+    if [[ $status -eq 7 ]] && grep -q "cannot write standard output: No space left on device" "$scratch/full.err"
+    then
+        pass
+    else
+        fail "coffer $args > /dev/full: exit $status, want 7 with a message ($(head -c 200 "$scratch/full.err"))"
+    fi
+done
+
+# --- the process cannot dump core or be read by another process of its user
+# (the kernel then gives its /proc files to root). Running it as another user
+# needs root; coffer decrypt waits in open() on a FIFO with its key loaded.
+if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null &&
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$COFFER_BIN/coffer" --version >/dev/null 2>&1; then
+    chmod 711 "$scratch"
+    mkdir -m 777 "$scratch/nobody"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$COFFER_BIN/coffer" keygen "$scratch/nobody/key" \
+        2>/dev/null
+    mkfifo -m 666 "$scratch/nobody/in"
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$COFFER_BIN/coffer" decrypt "$scratch/nobody/in" \
+        --key-file "$scratch/nobody/key" -o - >/dev/null 2>&1 &
+    pid=$!
+    for ((i = 0; i < 100; i++)); do
+        [[ $(cat "/proc/$pid/wchan" 2>/dev/null) == wait_for_partner ]] && break
+        sleep 0.1
+    done
+    owner=$(stat -c %U "/proc/$pid/environ" 2>&1)
+    # A reader and writer at once never blocks; coffer then reads an empty file.
+    exec 3<>"$scratch/nobody/in"
+    exec 3>&-
+    wait "$pid" || true
+    if [[ $owner == root ]]; then pass; else fail "coffer running as nobody is dumpable (/proc owner $owner)"; fi
+else
+    echo "skip: the core dump check needs root and setpriv"
+fi
+
 # --- the man page
 man_page=$COFFER_SOURCE/docs/coffer.1
 if [[ -f $man_page ]]; then

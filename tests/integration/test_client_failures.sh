@@ -83,6 +83,11 @@ eq "a revoked token: exit 2" "$RC" 2
 COFFER_TOKEN=$ACME rc "$COFFER_BIN/coffer" --url "$COFFER_URL" list --collection db >/dev/null
 eq "COFFER_TOKEN and --url without a file" "$RC" 0
 
+# --- standard output that cannot be written (a full disk): exit 7, never 0
+rc coffer list db --json >/dev/full 2>full.err
+eq "list --json into a full disk: exit 7" "$RC" 7
+check "the message says so" grep -q "cannot write standard output" full.err
+
 # --- the network: exit 3
 rc coffer -v --url "http://127.0.0.1:$(pg_free_port)" list db 2>net.err
 eq "nobody listening: exit 3" "$RC" 3
