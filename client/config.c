@@ -383,6 +383,10 @@ static char *file_read_line(char *str, int num, void *stream)
         file_fail(load, "line longer than %d characters", num - 2);
         return NULL;
     }
+    /* A UTF-8 byte order mark (some editors write one) is no part of the
+     * first line: without this, its [section] would go unseen here. */
+    if (load->line == 1 && strncmp(got, "\xEF\xBB\xBF", 3) == 0)
+        memmove(got, got + 3, strlen(got + 3) + 1);
     p = got;
     while (isspace((unsigned char)*p))
         p++;

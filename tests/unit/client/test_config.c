@@ -158,6 +158,26 @@ static void test_errors_name_file_and_line(void **state)
     expect_refused("[server]\ntoken-file = /x\n", ":2: unknown key \"token-file\" in [server]");
 }
 
+/* A file saved with a UTF-8 byte order mark reads like one without. */
+static void test_byte_order_mark(void **state)
+{
+    struct cf_client_config cfg;
+    struct cf_error err;
+
+    (void)state;
+    write_config("\xEF\xBB\xBF[server]\nurl = http://x\n[backup db]\ncollection = db\n");
+    cf_client_config_init(&cfg);
+    cf_error_init(&err);
+    if (cf_client_config_load_file(&cfg, path, &err) != CF_OK)
+        fail_msg("refused: %s", err.message);
+    assert_string_equal(cfg.url, "http://x");
+    assert_non_null(cf_client_config_backup(&cfg, "db"));
+    cf_client_config_dispose(&cfg);
+    unlink(path);
+    expect_refused("\xEF\xBB\xBF[server]\nurl = http://x\ncolour = red\n",
+                   ":3: unknown key \"colour\" in [server]");
+}
+
 static void test_definition_checks_use_the_header_line(void **state)
 {
     (void)state;
@@ -344,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_errors_name_file_and_line),
+        cmocka_unit_test(test_byte_order_mark),
         cmocka_unit_test(test_definition_checks_use_the_header_line),
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_missing_file),
