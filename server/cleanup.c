@@ -17,13 +17,26 @@ CF_STMT(
     stmt_dead_uploads,
     "SELECT storage_key FROM pending_uploads WHERE heartbeat_at < now() - make_interval(secs => $1::bigint)"
     " LIMIT 1000");
-CF_STMT(stmt_forget_upload, "DELETE FROM pending_uploads WHERE storage_key = $1");
+/* Gives a dead upload up: its row goes (if its heartbeat is still stale) and
+ * its key joins doomed_objects, in one statement and before any byte goes.
+ * An upload that was slow rather than dead then either committed first (no
+ * row here: nothing is removed) or finds its row gone and fails its commit
+ * (service_versions.c); there is never a version whose bytes were removed.
+ * The doomed row keeps the key for later passes if the removal fails. */
+CF_STMT(stmt_give_up_upload,
+        "WITH gone AS (DELETE FROM pending_uploads WHERE storage_key = $1"
+        " AND heartbeat_at < now() - make_interval(secs => $2::bigint) RETURNING storage_key),"
+        " doomed AS (INSERT INTO doomed_objects (storage_key) SELECT storage_key FROM gone"
+        " ON CONFLICT DO NOTHING)"
+        " SELECT storage_key FROM gone");
 CF_STMT(stmt_doomed, "SELECT storage_key FROM doomed_objects ORDER BY doomed_at LIMIT 1000");
 CF_STMT(stmt_forget_doomed, "DELETE FROM doomed_objects WHERE storage_key = $1");
-/* A leftover in storage is owned while an upload is pending under its key or
- * a version points at it. */
-CF_STMT(stmt_key_owned, "SELECT EXISTS (SELECT 1 FROM pending_uploads WHERE storage_key = $1)"
-                        " OR EXISTS (SELECT 1 FROM versions WHERE storage_key = $1)");
+/* A leftover in storage is owned while an upload is pending under its key. A
+ * version's key does not own one: its writer finished before the version
+ * existed, so what remains is stray (a CreateMultipartUpload that was retried
+ * after its answer was lost leaves a second, empty upload under the key),
+ * and aborting it never touches the committed object. */
+CF_STMT(stmt_key_owned, "SELECT EXISTS (SELECT 1 FROM pending_uploads WHERE storage_key = $1)");
 
 /* Removes each key's bytes with remove, then its row with forget. Returns how
  * many went; failures are counted in *failures and stay for the next pass. */
@@ -41,6 +54,44 @@ static int remove_keys(struct cf_app *app, struct cf_db *db, PGresult *res, int 
 
         if (remove(app->store, key, &err) != CF_OK ||
             cf_db_query(db, forget, params, 1, NULL, &err) != CF_OK) {
+            cf_log(CF_LOG_WARN, "clean-up: object %s stays for the next pass: %s", key, err.message);
+            (*failures)++;
+            continue;
+        }
+        removed++;
+    }
+    cf_error_dispose(&err);
+    return removed;
+}
+
+/* Gives up the dead uploads whose keys are in column 0 of res
+ * (stmt_give_up_upload) and removes what their writers left. Returns how many
+ * went; failures are counted in *failures and stay in doomed_objects. */
+static int remove_dead_uploads(struct cf_app *app, struct cf_db *db, PGresult *res, const char *stale,
+                               int *failures)
+{
+    struct cf_error err;
+    int removed = 0;
+
+    cf_error_init(&err);
+    for (int row = 0; row < PQntuples(res); row++) {
+        const char *key = PQgetvalue(res, row, 0);
+        const char *params[] = {key, stale};
+        PGresult *given_up = NULL;
+        bool dead;
+
+        if (cf_db_query(db, &stmt_give_up_upload, params, 2, &given_up, &err) != CF_OK) {
+            cf_log(CF_LOG_WARN, "clean-up: upload %s stays for the next pass: %s", key, err.message);
+            (*failures)++;
+            continue;
+        }
+        /* Committed or beating again since it was listed. */
+        dead = PQntuples(given_up) == 1;
+        PQclear(given_up);
+        if (!dead)
+            continue;
+        if (cf_store_remove_pending(app->store, key, &err) != CF_OK ||
+            cf_db_query(db, &stmt_forget_doomed, params, 1, NULL, &err) != CF_OK) {
             cf_log(CF_LOG_WARN, "clean-up: object %s stays for the next pass: %s", key, err.message);
             (*failures)++;
             continue;
@@ -95,8 +146,7 @@ cf_code cf_cleanup_pass(struct cf_app *app, int64_t stale_after, struct cf_clean
     }
     if (code != CF_OK)
         goto out;
-    stats->dead_uploads =
-        remove_keys(app, db, res, 0, cf_store_remove_pending, &stmt_forget_upload, &stats->failures);
+    stats->dead_uploads = remove_dead_uploads(app, db, res, stale, &stats->failures);
     PQclear(res);
     res = NULL;
     code = cf_db_query(db, &stmt_doomed, NULL, 0, &res, err);

@@ -4,8 +4,10 @@
  * points at any more (cf_store_sweep: part files, S3 multipart uploads).
  * Runs at start-up, every cleanup_interval seconds in a background thread,
  * and on demand (`cofferd cleanup`). A committed version's bytes are never
- * touched: only keys listed in those two tables are removed, and the sweep
- * touches only uncommitted leftovers whose key neither table nor versions holds. */
+ * touched: only keys listed in those two tables are removed (a dead upload's
+ * row moves to doomed_objects before its bytes go, and its commit needs the
+ * row), and the sweep touches only uncommitted leftovers (never an object)
+ * whose key no pending upload holds. */
 #ifndef COFFER_SERVER_CLEANUP_H
 #define COFFER_SERVER_CLEANUP_H
 

@@ -34,6 +34,8 @@ CF_STMT(stmt_upload_collection, "SELECT c.account_id, " COMMIT_STATE_COLUMNS
 CF_STMT(stmt_pending_insert,
         "INSERT INTO pending_uploads (storage_key, collection_id, instance_id) VALUES ($1, $2, $3)");
 CF_STMT(stmt_pending_delete, "DELETE FROM pending_uploads WHERE storage_key = $1");
+/* The commit's: no row means the clean-up gave the upload up (cleanup.c). */
+CF_STMT(stmt_pending_finish, "DELETE FROM pending_uploads WHERE storage_key = $1 RETURNING storage_key");
 /* The commit's locks: collection first, then account, on every path. */
 CF_STMT(stmt_commit_lock, "SELECT " COMMIT_STATE_COLUMNS ", c.filename FROM collections c"
                           " JOIN accounts a ON a.id = c.account_id WHERE c.id = $1 FOR UPDATE OF c, a");
@@ -401,7 +403,14 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
         code = version_json(res, 0, 0, template_name, version, err);
     if (code == CF_OK) {
         const char *params[] = {up->key};
-        code = cf_db_query(db, &stmt_pending_delete, params, 1, NULL, err);
+        PGresult *pending = NULL;
+
+        code = cf_db_query(db, &stmt_pending_finish, params, 1, &pending, err);
+        /* Its bytes are being removed: a version must not point at them. */
+        if (code == CF_OK && PQntuples(pending) != 1)
+            code = cf_fail(err, CF_E_IO,
+                           "the clean-up gave the upload up for dead (no heartbeat for stale_upload_timeout)");
+        PQclear(pending);
     }
     if (code == CF_OK && up->one_time_token)
         code = cf_token_consume_one_time(db, up->uploaded_by, err);

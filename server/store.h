@@ -24,9 +24,9 @@ struct cf_store;
 struct cf_store_writer;
 struct cf_store_reader;
 
-/* For cf_store_sweep: 1 when something (a pending upload, a committed
- * version) still owns key, 0 when nothing does, -1 when that cannot be told
- * now (the leftover is then kept). */
+/* For cf_store_sweep: 1 when something (a pending upload) still owns key's
+ * uncommitted leftovers, 0 when nothing does, -1 when that cannot be told now
+ * (the leftover is then kept). */
 typedef int (*cf_store_owner_fn)(void *ctx, const char *key);
 
 struct cf_store_ops {

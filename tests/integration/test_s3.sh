@@ -9,7 +9,10 @@
 # the middle of two multipart uploads leaves, once the clean-up passes have
 # run, no version, no object and no multipart upload: one upload through its
 # stale pending row, the other (whose row is gone) through the sweep of stale
-# multipart uploads.
+# multipart uploads; a stray multipart upload under a committed version's key
+# is swept too, and the version's object stays; an upload whose row the
+# clean-up gave up for dead (a slow instance, not a dead one) cannot commit
+# afterwards.
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=../../scripts/lib/ceph.sh
 source "$COFFER_SOURCE/scripts/lib/ceph.sh"
@@ -105,6 +108,11 @@ parts=$(((stored + 5242879) / 5242880))
 eq "it went up as a multipart upload of $parts parts of 5 MiB" "${etag##*-}" "$parts"
 check "its size is the stored size" grep -qi "^content-range: bytes 0-0/$stored" "$ITEST_DIR/s3-headers"
 eq "no multipart upload of it is left" "$(rgw_uploads | grep -c "$key" || true)" 0
+# A CreateMultipartUpload tried again after its answer was lost leaves a
+# second, empty upload under the key, whose version then commits: the sweep
+# must abort it (checked at the end), and leave the object alone.
+eq "a stray multipart upload under the version's key" \
+    "$(ceph_rgw_s3 "$CEPH_DIR" POST "/$COFFER_TEST_S3_BUCKET/$S3_PREFIX$key?uploads=")" 200
 
 api GET "$C/col/versions/latest"
 expect 200 "download"
@@ -176,6 +184,41 @@ small_key=$(jbody .version.id)
 api GET "$C/col/versions/latest"
 check "and download" cmp -s "$ITEST_DIR/body" "$ITEST_DIR/small"
 
+# --- an upload the clean-up gave up for dead cannot commit -----------------------
+# Its instance was slow, not dead (say another instance's pass saw its
+# heartbeat stale): once the pass has taken the pending row and removed the
+# bytes, a commit that still came would make a version without bytes.
+mkfifo "$ITEST_DIR/feed"
+curl -sS -o "$ITEST_DIR/given-up.body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'Expect:' \
+    -X POST -T "$ITEST_DIR/feed" "$COFFER_URL$C/col/versions" >"$ITEST_DIR/given-up.status" 2>&1 &
+feeder=$!
+EXTRA_PIDS+=("$feeder")
+exec 7>"$ITEST_DIR/feed"
+head -c 1048576 /dev/urandom >&7
+given_up_key=
+pending_mine() {
+    given_up_key=$(itest_sql "SELECT storage_key FROM pending_uploads WHERE storage_key <> '$dead'")
+    [[ -n $given_up_key ]]
+}
+check "the upload is pending" wait_until 30 pending_mine
+# Another instance's row, with a stale heartbeat: this instance's own beats no
+# longer refresh it, and its next clean-up pass (every 5 s) takes it as dead.
+itest_sql "UPDATE pending_uploads SET instance_id = gen_random_uuid(), heartbeat_at = now() - interval '1 hour'
+    WHERE storage_key = '$given_up_key'" >/dev/null
+given_up() {
+    test "$(itest_sql "SELECT count(*) FROM pending_uploads WHERE storage_key = '$given_up_key'")" -eq 0
+}
+check "the clean-up pass gives it up" wait_until 30 given_up
+head -c 1048576 /dev/urandom >&7
+exec 7>&-
+wait "$feeder" || true
+check "its commit is refused (got $(cat "$ITEST_DIR/given-up.status"))" \
+    test "$(cat "$ITEST_DIR/given-up.status")" -ge 500
+eq "no version points at its key" "$(itest_sql "SELECT count(*) FROM versions WHERE storage_key = '$given_up_key'")" 0
+no_given_up_object() { ! rgw_objects | grep -q "$given_up_key"; }
+check "and no object of it is left" wait_until 30 no_given_up_object
+eq "nor a doomed row" "$(itest_sql "SELECT count(*) FROM doomed_objects WHERE storage_key = '$given_up_key'")" 0
+
 # --- deleting a version removes its object --------------------------------------
 api DELETE "$C/col/versions/latest"
 expect 204 "delete the small version"
@@ -190,6 +233,8 @@ check "the clean-up passes abort both multipart uploads and forget the pending r
 echo "cleaned up $(($(date +%s) - killed_at)) s after the kill"
 eq "no multipart upload is left in the bucket" "$(rgw_uploads | count_lines)" 0
 check "the sweep reported the orphan" grep -q "aborted the stale multipart upload of $S3_PREFIX$orphan" "$ITEST_DIR/cofferd.log"
+check "and the stray upload under the version's key" \
+    grep -q "aborted the stale multipart upload of $S3_PREFIX$key" "$ITEST_DIR/cofferd.log"
 eq "one version remains" "$(itest_sql "SELECT count(*) FROM versions")" 1
 eq "and the only object in the bucket is its object" "$(rgw_objects | tr '\n' ' ')" "$S3_PREFIX$key "
 
