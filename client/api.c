@@ -160,8 +160,12 @@ cf_code cf_api_request_init(struct cf_api *api, struct cf_api_request *req, cons
     curl_easy_setopt(c, CURLOPT_WRITEDATA, req);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, check_interrupt);
-    if (api->ca_file != NULL)
+    /* ca_file replaces the system's authorities: libcurl would otherwise
+     * still trust every one in its built-in directory (/etc/ssl/certs). */
+    if (api->ca_file != NULL) {
         curl_easy_setopt(c, CURLOPT_CAINFO, api->ca_file);
+        curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    }
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     else if (strcmp(method, "POST") == 0)

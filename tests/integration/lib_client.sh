@@ -108,3 +108,68 @@ PY
     for ((i = 0; i < 50; i++)); do [[ -s $ITEST_DIR/proxy.port ]] && break; sleep 0.1; done
     ALTERING_PROXY_URL="http://127.0.0.1:$(cat "$ITEST_DIR/proxy.port")"
 }
+
+# tls_proxy PORT CERT KEY: starts a TLS-terminating TCP proxy in front of
+# 127.0.0.1:PORT that presents CERT (with its KEY), and sets TLS_PROXY_URL to
+# it (https://127.0.0.1:...). The test's end kills it. Call it in this shell.
+tls_proxy()
+{
+    local i out=$ITEST_DIR/tls-proxy.$RANDOM.port
+    python3 - "$1" "$2" "$3" >"$out" 2>/dev/null <<'PY' &
+import socket, ssl, sys, threading
+upstream = int(sys.argv[1])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(8)
+print(srv.getsockname()[1], flush=True)
+def pipe(a, b):
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            b.sendall(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.close()
+        except OSError:
+            pass
+def serve(c):
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+    except (OSError, ssl.SSLError):
+        c.close()
+        return
+    u = socket.create_connection(("127.0.0.1", upstream))
+    threading.Thread(target=pipe, args=(t, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, t), daemon=True).start()
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+    ITEST_PIDS+=($!)
+    disown
+    for ((i = 0; i < 50; i++)); do [[ -s $out ]] && break; sleep 0.1; done
+    TLS_PROXY_URL="https://127.0.0.1:$(cat "$out")"
+}
+
+# tls_certs DIR NAME...: for each NAME, a certificate authority DIR/ca-NAME.pem
+# and a server certificate for 127.0.0.1 signed by it (DIR/srv-NAME.pem, .key).
+tls_certs()
+{
+    local dir=$1 n
+    shift
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$dir/ext.cnf"
+    for n in "$@"; do
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+            -keyout "$dir/ca-$n.key" -out "$dir/ca-$n.pem" -subj "/CN=coffer test CA $n" 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout "$dir/srv-$n.key" -out "$dir/srv-$n.csr" -subj /CN=127.0.0.1 2>/dev/null
+        openssl x509 -req -in "$dir/srv-$n.csr" -CA "$dir/ca-$n.pem" -CAkey "$dir/ca-$n.key" \
+            -CAcreateserial -days 2 -extfile "$dir/ext.cnf" -out "$dir/srv-$n.pem" 2>/dev/null
+    done
+}
