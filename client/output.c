@@ -59,6 +59,11 @@ cf_code cf_output_open(struct cf_output *out, const char *path, struct cf_error 
         cf_output_abandon(out);
         return CF_E_IO;
     }
+    /* Nothing renames it at the end: it need not have a name at all. */
+    if (out->to_stdout) {
+        unlink(out->temp);
+        out->unlinked = true;
+    }
     return CF_OK;
 }
 
@@ -157,7 +162,8 @@ void cf_output_abandon(struct cf_output *out)
         close(out->fd);
     out->fd = -1;
     if (out->temp != NULL) {
-        unlink(out->temp);
+        if (!out->unlinked)
+            unlink(out->temp);
         free(out->temp);
         out->temp = NULL;
     }

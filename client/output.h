@@ -6,7 +6,9 @@
  * the user asked for.
  *
  * "-" means standard output: the bytes wait in a temporary file under
- * $TMPDIR (or /tmp) and are copied out only at commit, for the same reason. */
+ * $TMPDIR (or /tmp) and are copied out only at commit, for the same reason.
+ * That file is unlinked as soon as it is open, so that no copy of the backup
+ * stays behind there, even when the process is killed. */
 #ifndef COFFER_CLIENT_OUTPUT_H
 #define COFFER_CLIENT_OUTPUT_H
 
@@ -20,6 +22,7 @@ struct cf_output {
     char *temp; /* its path; NULL once renamed or removed */
     int fd;
     bool to_stdout;
+    bool unlinked; /* temp names no file any more (standard output's is unlinked at once) */
     uint64_t size;
 };
 

@@ -61,6 +61,21 @@ eq "a restore command exiting 3: exit 6" "$RC" 6
 check "the message gives its status" grep -q "the restore command exited with status 3" restore.err
 rc coffer push db --command 'head -c 3000000 /dev/urandom'
 eq "a second good version (3 MB, incompressible)" "$RC" 0
+# --- pull -o -: the version waits in $TMPDIR with no name, so a killed pull
+# leaves no copy of the backup there. Standard output is a pipe nobody reads:
+# coffer blocks in writing it, its temporary file still open.
+mkdir -m 700 pulltmp
+mkfifo unread.fifo
+exec 3<>unread.fifo
+TMPDIR=$ITEST_DIR/pulltmp "$COFFER_BIN/coffer" --config "$CLIENT_CONF" pull db -o - >unread.fifo &
+pid=$!
+blocked() { grep -q pipe_write "/proc/$pid/wchan" 2>/dev/null || ls -l "/proc/$pid/fd" | grep -q "coffer-part.*(deleted)"; }
+check "pull -o - gets to its temporary file" wait_until 20 blocked
+eq "pull -o -: nothing named in \$TMPDIR" "$(find pulltmp -type f | wc -l)" 0
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+eq "pull -o - killed: nothing left in \$TMPDIR" "$(find pulltmp -type f | wc -l)" 0
+exec 3>&-
 rc coffer restore db --command 'head -c 3 >/dev/null' 2>early.err
 eq "a restore command that stops reading 3 MB early: exit 6" "$RC" 6
 check "the message says so" grep -q "stopped reading before the end" early.err
