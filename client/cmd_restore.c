@@ -6,6 +6,7 @@
 #include "client/exit_codes.h"
 #include "client/run.h"
 #include "client/unseal.h"
+#include "common/fdio.h"
 #include "common/size.h"
 
 #include <errno.h>
@@ -64,22 +65,12 @@ static int restore_option(struct cf_cli *cli, void *ctx, int opt, const char *ar
 
 static cf_code write_all(int fd, const void *data, size_t len, struct cf_error *err)
 {
-    const char *p = data;
+    int e = cf_write_all(fd, data, len);
 
-    while (len > 0) {
-        ssize_t put = write(fd, p, len);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0 && errno == EPIPE)
-            return cf_fail(err, CF_E_COMMAND_FAILED,
-                           "the restore command stopped reading before the end of the "
-                           "backup");
-        if (put < 0)
-            return cf_fail(err, CF_E_IO, "cannot write: %s", strerror(errno));
-        p += put;
-        len -= (size_t)put;
-    }
-    return CF_OK;
+    if (e == EPIPE)
+        return cf_fail(err, CF_E_COMMAND_FAILED,
+                       "the restore command stopped reading before the end of the backup");
+    return e == 0 ? CF_OK : cf_fail(err, CF_E_IO, "cannot write: %s", strerror(e));
 }
 
 static cf_code temp_write(void *ctx, const void *data, size_t len, struct cf_error *err)

@@ -1,4 +1,5 @@
 #include "client/output.h"
+#include "common/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,18 +11,9 @@
 
 static cf_code write_all(int fd, const void *data, size_t len, const char *what, struct cf_error *err)
 {
-    const char *p = data;
+    int e = cf_write_all(fd, data, len);
 
-    while (len > 0) {
-        ssize_t put = write(fd, p, len);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0)
-            return cf_fail(err, CF_E_IO, "cannot write %s: %s", what, strerror(errno));
-        p += put;
-        len -= (size_t)put;
-    }
-    return CF_OK;
+    return e == 0 ? CF_OK : cf_fail(err, CF_E_IO, "cannot write %s: %s", what, strerror(e));
 }
 
 cf_code cf_output_open(struct cf_output *out, const char *path, struct cf_error *err)

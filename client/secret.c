@@ -1,4 +1,5 @@
 #include "client/secret.h"
+#include "common/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,22 +42,6 @@ void cf_secret_wipe(struct cf_secret *secret)
         sodium_memzero(secret, sizeof(*secret));
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 cf_code cf_secret_generate_key_file(const char *path, struct cf_error *err)
 {
     unsigned char key[CF_KEY_LEN];
@@ -95,7 +80,7 @@ cf_code cf_secret_generate_key_file(const char *path, struct cf_error *err)
     if (fchmod(fd, 0600) != 0)
         e = errno;
     if (e == 0)
-        e = write_all(fd, line, prefix_len + KEY_B64_LEN + 1);
+        e = cf_write_all(fd, line, prefix_len + KEY_B64_LEN + 1);
     if (e == 0 && fsync(fd) != 0)
         e = errno;
     if (close(fd) != 0 && e == 0 && errno != EINTR)

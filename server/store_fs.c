@@ -3,6 +3,7 @@
  * Paths are built from the absolute root each time rather than through
  * directory descriptors held open, so that a file system mounted on the
  * storage directory after start-up (or remounted) is the one written to. */
+#include "common/fdio.h"
 #include "common/log.h"
 #include "server/store.h"
 
@@ -140,27 +141,6 @@ static void object_path(const struct fs_store *s, const char *key, char *buf, si
     snprintf(buf, cap, "%s/objects/%s/%s", s->root, name, key);
 }
 
-/* 0 or an errno. */
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return errno;
-        /* A regular file never takes nothing without saying why. */
-        if (n == 0)
-            return EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The number of bytes read (fewer than cap only at the end), or -1 with errno set. */
 static ssize_t read_full(int fd, void *buf, size_t cap)
 {
@@ -276,7 +256,7 @@ static cf_code fs_write(struct cf_store_writer *base, const void *data, size_t l
 
     if (w->failed)
         return cf_fail(err, CF_E_IO, "cannot write %s: an earlier write failed", w->part);
-    e = write_all(w->fd, data, len);
+    e = cf_write_all(w->fd, data, len);
     if (e != 0) {
         /* Part of the data may be in the file: it must never be committed. */
         w->failed = true;
@@ -516,7 +496,7 @@ static cf_code fs_probe(struct cf_store *store, struct cf_error *err)
         goto out;
     }
     created = true;
-    e = write_all(fd, text, len);
+    e = cf_write_all(fd, text, len);
     if (e == 0 && fsync(fd) != 0)
         e = errno;
     if (e != 0) {
