@@ -99,14 +99,9 @@ static cf_code copy_to_stdout(struct cf_output *out, struct cf_error *err)
 
 static cf_code sync_dir(const char *dir, struct cf_error *err)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc;
+    int e = cf_fsync_dir(dir);
 
-    if (fd < 0)
-        return cf_fail(err, CF_E_IO, "cannot open %s: %s", dir, strerror(errno));
-    rc = fsync(fd);
-    close(fd);
-    return rc == 0 ? CF_OK : cf_fail(err, CF_E_IO, "cannot sync %s: %s", dir, strerror(errno));
+    return e == 0 ? CF_OK : cf_fail(err, CF_E_IO, "cannot sync %s: %s", dir, strerror(e));
 }
 
 cf_code cf_output_commit(struct cf_output *out, const char *path, bool replace, struct cf_error *err)

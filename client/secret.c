@@ -15,19 +15,6 @@
  * longer is not a key file, so reading stops there. */
 #define KEY_FILE_MAX 128
 
-/* _GNU_SOURCE is defined project-wide, so glibc's strerror_r is the GNU one that
- * returns the text (not always in buf); other C libraries have the XSI one. */
-static const char *errno_text(int errnum, char *buf, size_t cap)
-{
-#if defined(_GNU_SOURCE) && defined(__GLIBC__)
-    return strerror_r(errnum, buf, cap);
-#else
-    if (strerror_r(errnum, buf, cap) != 0)
-        snprintf(buf, cap, "error %d", errnum);
-    return buf;
-#endif
-}
-
 cf_code cf_sodium_start(struct cf_error *err)
 {
     /* 0 the first time, 1 when already started, -1 on failure. */
@@ -71,7 +58,7 @@ cf_code cf_secret_generate_key_file(const char *path, struct cf_error *err)
     }
     if (fd < 0) {
         e = errno;
-        rc = cf_fail(err, CF_E_IO, "cannot create key file %s: %s", path, errno_text(e, text, sizeof(text)));
+        rc = cf_fail(err, CF_E_IO, "cannot create key file %s: %s", path, cf_errno_text(e, text, sizeof(text)));
         goto out;
     }
     created = true;
@@ -87,7 +74,7 @@ cf_code cf_secret_generate_key_file(const char *path, struct cf_error *err)
         e = errno;
     fd = -1;
     if (e != 0) {
-        rc = cf_fail(err, CF_E_IO, "cannot write key file %s: %s", path, errno_text(e, text, sizeof(text)));
+        rc = cf_fail(err, CF_E_IO, "cannot write key file %s: %s", path, cf_errno_text(e, text, sizeof(text)));
         goto out;
     }
     created = false;
@@ -117,7 +104,7 @@ static cf_code read_head(const char *path, const char *what, bool stop_at_newlin
     if (fd < 0) {
         int e = errno;
         rc = cf_fail(err, CF_E_VALIDATION, "cannot open %s %s: %s", what, path,
-                     errno_text(e, text, sizeof(text)));
+                     cf_errno_text(e, text, sizeof(text)));
         goto out;
     }
     while (*len < cap) {
@@ -127,7 +114,7 @@ static cf_code read_head(const char *path, const char *what, bool stop_at_newlin
         if (got < 0) {
             int e = errno;
             rc = cf_fail(err, CF_E_VALIDATION, "cannot read %s %s: %s", what, path,
-                         errno_text(e, text, sizeof(text)));
+                         cf_errno_text(e, text, sizeof(text)));
             goto out;
         }
         if (got == 0)

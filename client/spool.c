@@ -2,6 +2,7 @@
 
 #include "client/config.h"
 #include "client/interrupt.h"
+#include "common/fdio.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -182,16 +183,9 @@ cf_code cf_spool_list(const char *dir, const char *collection, struct cf_spool_e
 
 static cf_code sync_dir(const char *dir, struct cf_error *err)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc;
+    int e = cf_fsync_dir(dir);
 
-    if (fd < 0)
-        return cf_fail(err, CF_E_IO, "cannot open the spool %s: %s", dir, strerror(errno));
-    rc = fsync(fd);
-    close(fd);
-    if (rc != 0)
-        return cf_fail(err, CF_E_IO, "cannot sync the spool %s: %s", dir, strerror(errno));
-    return CF_OK;
+    return e == 0 ? CF_OK : cf_fail(err, CF_E_IO, "cannot sync the spool %s: %s", dir, strerror(e));
 }
 
 static void mark_path(char *out, size_t out_len, const char *dir, const struct cf_spool_entry *entry)

@@ -140,3 +140,16 @@ cf_code cf_code_from_write_errno(int errnum)
         return CF_E_STORAGE_FULL;
     return CF_E_IO;
 }
+
+/* _GNU_SOURCE is defined project-wide, so glibc's strerror_r is the GNU one that
+ * returns the text (not always in buf); other C libraries have the XSI one. */
+const char *cf_errno_text(int errnum, char *buf, size_t cap)
+{
+#if defined(_GNU_SOURCE) && defined(__GLIBC__)
+    return strerror_r(errnum, buf, cap);
+#else
+    if (strerror_r(errnum, buf, cap) != 0)
+        snprintf(buf, cap, "error %d", errnum);
+    return buf;
+#endif
+}

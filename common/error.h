@@ -97,4 +97,8 @@ json_t *cf_error_to_json(const struct cf_error *err);
 /* Maps an errno from a failed write to CF_E_STORAGE_FULL (ENOSPC, EDQUOT) or CF_E_IO. */
 cf_code cf_code_from_write_errno(int errnum);
 
+/* The text of errnum, thread-safely (strerror_r): in buf of cap bytes, or a
+ * constant string. */
+const char *cf_errno_text(int errnum, char *buf, size_t cap);
+
 #endif

@@ -51,32 +51,19 @@ struct fs_reader {
     char path[PATH_MAX];
 };
 
-/* _GNU_SOURCE is defined project-wide, so glibc's strerror_r is the GNU one that
- * returns the text (not always in buf); other C libraries have the XSI one. */
-static const char *errno_text(int errnum, char *buf, size_t cap)
-{
-#if defined(_GNU_SOURCE) && defined(__GLIBC__)
-    return strerror_r(errnum, buf, cap);
-#else
-    if (strerror_r(errnum, buf, cap) != 0)
-        snprintf(buf, cap, "error %d", errnum);
-    return buf;
-#endif
-}
-
 /* "<what> <path>: <errno text>" */
 static cf_code fail_errno(struct cf_error *err, cf_code code, int errnum, const char *what, const char *path)
 {
     char text[128];
 
-    return cf_fail(err, code, "%s %s: %s", what, path, errno_text(errnum, text, sizeof(text)));
+    return cf_fail(err, code, "%s %s: %s", what, path, cf_errno_text(errnum, text, sizeof(text)));
 }
 
 static void warn_errno(int errnum, const char *what, const char *path)
 {
     char text[128];
 
-    cf_log(CF_LOG_WARN, "storage: %s %s: %s", what, path, errno_text(errnum, text, sizeof(text)));
+    cf_log(CF_LOG_WARN, "storage: %s %s: %s", what, path, cf_errno_text(errnum, text, sizeof(text)));
 }
 
 /* The first two characters of the key (one for a one-character key). A dot
@@ -165,15 +152,9 @@ static ssize_t read_full(int fd, void *buf, size_t cap)
  * there is nothing better to do on them, so that counts as done. */
 static int fsync_dir(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
+    int e = cf_fsync_dir(path);
 
-    if (fd < 0)
-        return errno;
-    if (fsync(fd) != 0 && errno != EINVAL)
-        rc = errno;
-    close(fd);
-    return rc;
+    return e == EINVAL ? 0 : e;
 }
 
 /* Creates the fan-out directory of key when missing and makes sure its entry

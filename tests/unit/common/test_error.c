@@ -193,6 +193,15 @@ static void test_write_errno_mapping(void **state)
     assert_int_equal(cf_code_from_write_errno(EACCES), CF_E_IO);
 }
 
+static void test_errno_text(void **state)
+{
+    char buf[128];
+
+    (void)state;
+    assert_string_equal(cf_errno_text(ENOENT, buf, sizeof(buf)), "No such file or directory");
+    assert_string_equal(cf_errno_text(ENOSPC, buf, sizeof(buf)), "No space left on device");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_to_json_with_fields),
         cmocka_unit_test(test_to_json_without_message_uses_code_name),
         cmocka_unit_test(test_write_errno_mapping),
+        cmocka_unit_test(test_errno_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,18 @@ static void test_reader_gone_is_epipe(void **state)
     close(fds[1]);
 }
 
+static void test_fsync_dir(void **state)
+{
+    char dir[] = "/tmp/coffer-test-fdio.XXXXXX";
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(cf_fsync_dir(dir), 0);
+    assert_int_equal(rmdir(dir), 0);
+    assert_int_equal(cf_fsync_dir(dir), ENOENT);
+    assert_int_equal(cf_fsync_dir("/dev/null"), ENOTDIR);
+}
+
 static void test_nothing_to_write_is_fine(void **state)
 {
     (void)state;
@@ -91,6 +103,7 @@ int main(void)
         cmocka_unit_test(test_writes_everything_through_short_writes),
         cmocka_unit_test(test_full_disk_is_enospc),
         cmocka_unit_test(test_reader_gone_is_epipe),
+        cmocka_unit_test(test_fsync_dir),
         cmocka_unit_test(test_nothing_to_write_is_fine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
