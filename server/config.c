@@ -98,6 +98,8 @@ const struct cf_option cf_options[] = {
         "Refused when app_env is prod."),
 };
 const size_t cf_option_count = sizeof(cf_options) / sizeof(cf_options[0]);
+_Static_assert(sizeof(cf_options) / sizeof(cf_options[0]) <= CF_CONFIG_MAX_OPTIONS,
+               "raise CF_CONFIG_MAX_OPTIONS in config.h");
 
 static const struct cf_option *option_find(const char *name)
 {
@@ -115,8 +117,8 @@ static const struct cf_option *option_find(const char *name)
     return NULL;
 }
 
-static cf_code option_set(struct cf_config *cfg, const struct cf_option *opt, const char *value,
-                          const char *source, struct cf_error *err)
+static cf_code option_parse(struct cf_config *cfg, const struct cf_option *opt, const char *value,
+                            const char *source, struct cf_error *err)
 {
     void *field = (char *)cfg + opt->offset;
     int64_t number = 0;
@@ -163,12 +165,32 @@ static cf_code option_set(struct cf_config *cfg, const struct cf_option *opt, co
     return CF_OK;
 }
 
+/* Parses value into the option and notes where it came from. */
+static cf_code option_set(struct cf_config *cfg, const struct cf_option *opt, const char *value,
+                          const char *source, struct cf_error *err)
+{
+    char **origin = &cfg->origins[opt - cf_options];
+    char *copy = strdup(source);
+    cf_code code;
+
+    if (copy == NULL)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
+    code = option_parse(cfg, opt, value, source, err);
+    if (code != CF_OK) {
+        free(copy);
+        return code;
+    }
+    free(*origin);
+    *origin = copy;
+    return CF_OK;
+}
+
 void cf_config_init(struct cf_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < cf_option_count; i++) {
         /* The defaults are in bounds by construction; a failure here is a bug in the table. */
-        if (option_set(cfg, &cf_options[i], cf_options[i].default_value, "default", NULL) != CF_OK)
+        if (option_parse(cfg, &cf_options[i], cf_options[i].default_value, "default", NULL) != CF_OK)
             abort();
     }
 }
@@ -177,6 +199,8 @@ void cf_config_dispose(struct cf_config *cfg)
 {
     for (size_t i = 0; i < cf_option_count; i++) {
         const struct cf_option *opt = &cf_options[i];
+        free(cfg->origins[i]);
+        cfg->origins[i] = NULL;
         if (opt->type == CF_OPT_STRING || opt->type == CF_OPT_SECRET) {
             char **field = (char **)((char *)cfg + opt->offset);
             free(*field);
@@ -373,7 +397,8 @@ void cf_config_print(const struct cf_config *cfg, FILE *out, bool show_secrets)
     const char *section = "";
 
     fputs("# cofferd configuration. Every option is shown; precedence is\n"
-          "# built-in default < this file < COFFER_<OPTION> environment < --option=value.\n",
+          "# built-in default < this file < COFFER_<OPTION> environment < --option=value.\n"
+          "# An option set other than by its default has a \"set by\" line naming where.\n",
           out);
     for (size_t i = 0; i < cf_option_count; i++) {
         const struct cf_option *opt = &cf_options[i];
@@ -387,6 +412,9 @@ void cf_config_print(const struct cf_config *cfg, FILE *out, bool show_secrets)
         if (opt->type == CF_OPT_INT || opt->type == CF_OPT_SIZE)
             fprintf(out, " (%lld..%lld)", (long long)opt->min, (long long)opt->max);
         fprintf(out, "\n");
+        if (cfg->origins[i] != NULL)
+            fprintf(out, "# set by %s%s\n", strncmp(cfg->origins[i], "COFFER_", 7) == 0 ? "the environment, " : "",
+                    cfg->origins[i]);
         switch (opt->type) {
         case CF_OPT_STRING:
             fprintf(out, "%s = %s\n", opt->name, *(char *const *)field);

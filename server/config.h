@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Room in struct cf_config for the origin of each option (config.c checks). */
+#define CF_CONFIG_MAX_OPTIONS 96
+
 struct cf_config {
     /* http */
     char *listen_address;
@@ -67,6 +70,11 @@ struct cf_config {
     char *log_level;
     /* testing */
     bool allow_test_clock;
+
+    /* Where each option's value came from, by its index in cf_options: NULL
+     * for the built-in default, else the source given to cf_config_set
+     * ("/etc/coffer/cofferd.conf:12", "COFFER_PORT", "command line"). Owned. */
+    char *origins[CF_CONFIG_MAX_OPTIONS];
 };
 
 enum cf_option_type { CF_OPT_STRING, CF_OPT_SECRET, CF_OPT_INT, CF_OPT_SIZE, CF_OPT_BOOL };
@@ -87,8 +95,9 @@ extern const size_t cf_option_count;
 void cf_config_init(struct cf_config *cfg);
 void cf_config_dispose(struct cf_config *cfg);
 
-/* Sets one option from text, checking type and bounds. CF_E_VALIDATION with a
- * message naming the option (and source, e.g. "cofferd.conf:12") otherwise. */
+/* Sets one option from text, checking type and bounds, and records source as
+ * its origin. CF_E_VALIDATION with a message naming the option (and source,
+ * e.g. "cofferd.conf:12") otherwise. */
 cf_code cf_config_set(struct cf_config *cfg, const char *name, const char *value, const char *source,
                       struct cf_error *err);
 /* Reads an INI file (keys at the top or under any [section]); an unknown key

@@ -339,7 +339,7 @@ int main(int argc, char **argv)
                 status = usage_error("%s needs a value", arg);
                 goto out;
             }
-            if (cf_config_set(&cfg, name, eq != NULL ? eq + 1 : value, "command line", &err) != CF_OK)
+            if (cf_config_set(&cfg, name, eq != NULL ? eq + 1 : value, "the command line", &err) != CF_OK)
                 goto config_error;
             if (eq == NULL)
                 i++;

@@ -14,6 +14,11 @@ set -euo pipefail
 : "${COFFER_TEST_PG:?run through scripts/test, which starts PostgreSQL}"
 # shellcheck source=../../scripts/lib/postgres.sh
 source "$COFFER_SOURCE/scripts/lib/postgres.sh"
+# shellcheck source=../../scripts/lib/clean_env.sh
+source "$COFFER_SOURCE/scripts/lib/clean_env.sh"
+# scripts/test clears them too; this covers ctest run by hand in a shell that
+# has, say, var/coffer.env exported.
+coffer_clear_env
 
 ITEST_PASSED=0
 ITEST_FAILED=0

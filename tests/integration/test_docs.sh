@@ -7,7 +7,9 @@
 # code of common/error.c with its HTTP status. Needs no database.
 #
 # Environment (set by CMake and scripts/test): COFFER_BIN (the build's bin/),
-# COFFER_SOURCE (the source tree). PYTHON may name the python3 to use.
+# COFFER_SOURCE (the source tree), COFFER_TEST_TOOLS (the validate-api of
+# @seriousme/openapi-schema-validator, from tests/tools). PYTHON may name the
+# python3 to use.
 set -uo pipefail
 : "${COFFER_SOURCE:?run through ctest (scripts/test), or set COFFER_SOURCE}"
 : "${COFFER_BIN:?run through ctest (scripts/test), or set COFFER_BIN}"
@@ -67,13 +69,14 @@ have_files()
 
 check_openapi_valid()
 {
+    local validator=${COFFER_TEST_TOOLS:-}/validate-api
     have_files "$openapi" || return 1
-    if ! "$python" -c 'import openapi_spec_validator' 2>/dev/null; then
-        echo "the Python module openapi_spec_validator is not installed for $python;"
-        echo "install it (pip install openapi-spec-validator) to check docs/openapi.yaml"
+    if [[ -z ${COFFER_TEST_TOOLS:-} || ! -x $validator ]]; then
+        echo "no OpenAPI validator: scripts/test installs tests/tools/package.json with npm and sets"
+        echo "COFFER_TEST_TOOLS to its node_modules/.bin (now: '${COFFER_TEST_TOOLS:-}')"
         return 1
     fi
-    "$python" -m openapi_spec_validator "$openapi"
+    "$validator" "$openapi"
 }
 
 check_conf_is_default_print()

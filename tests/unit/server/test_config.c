@@ -640,6 +640,45 @@ static void test_print_hides_secrets(void **state)
     cf_config_dispose(&cfg);
 }
 
+/* --print-config says where each value that is not a default came from, the
+ * later source winning: file < environment < command line. */
+static void test_print_names_origins(void **state)
+{
+    struct cf_config cfg;
+    struct cf_error err;
+    char path[64], expect[128];
+    char *text;
+
+    (void)state;
+    clear_env();
+    write_temp(path, sizeof(path), "port = 9001\nlog_level = warn\nhealth_code = from-the-file-123\n");
+    cf_config_init(&cfg);
+    cf_error_init(&err);
+    assert_int_equal(cf_config_load_file(&cfg, path, &err), CF_OK);
+    unlink(path);
+    setenv("COFFER_HEALTH_CODE", "from-the-environment", 1);
+    setenv("COFFER_METRICS_CODE", "metrics-from-env-12", 1);
+    assert_int_equal(cf_config_load_env(&cfg, &err), CF_OK);
+    unsetenv("COFFER_HEALTH_CODE");
+    unsetenv("COFFER_METRICS_CODE");
+    assert_int_equal(cf_config_set(&cfg, "log-level", "error", "the command line", &err), CF_OK);
+    /* A refused value leaves the origin as it was. */
+    assert_int_equal(cf_config_set(&cfg, "port", "ninety", "the command line", &err), CF_E_VALIDATION);
+
+    text = print_to_string(&cfg, false);
+    snprintf(expect, sizeof(expect), "\n# set by %s:1\nport = 9001\n", path);
+    assert_non_null(strstr(text, expect));
+    assert_non_null(strstr(text, "\n# set by the environment, COFFER_HEALTH_CODE\nhealth_code = ********\n"));
+    assert_non_null(strstr(text, "\n# set by the environment, COFFER_METRICS_CODE\nmetrics_code = ********\n"));
+    assert_non_null(strstr(text, "\n# set by the command line\nlog_level = error\n"));
+    /* A default has no "set by" line. */
+    assert_null(strstr(text, "# set by the environment, COFFER_PORT"));
+    assert_non_null(strstr(text, ")\nmax_json_body = 1048576\n"));
+    free(text);
+    cf_error_dispose(&err);
+    cf_config_dispose(&cfg);
+}
+
 /* --print-config output is a configuration file the parser takes back. */
 static void test_print_loads_back(void **state)
 {
@@ -737,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_load_file_long_line),
         cmocka_unit_test(test_load_file_missing),
         cmocka_unit_test(test_env_overrides),
+        cmocka_unit_test(test_print_names_origins),
         cmocka_unit_test(test_validate_for_serve_ok),
         cmocka_unit_test(test_validate_for_serve_codes),
         cmocka_unit_test(test_validate_for_serve_tokens_and_storage),
