@@ -53,7 +53,7 @@ int cf_cli_config_error(struct cf_cli *cli, const struct cf_error *err)
 
 int cf_cli_fail(struct cf_cli *cli, const struct cf_error *err)
 {
-    const char *hint = cf_exit_hint(err->code);
+    const char *hint = cf_exit_hint(err->code, cli->command);
     const char *key;
     json_t *value;
 

@@ -6,6 +6,8 @@
 #include "client/cli.h"
 #include "client/commands.h"
 #include "client/exit_codes.h"
+#include "client/output.h"
+#include "common/rfc3339.h"
 #include "common/size.h"
 
 #include <ctype.h>
@@ -13,12 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 const char cf_help_admin[] =
     "Usage: coffer admin account create [ID] --name NAME [FIELDS]\n"
     "       coffer admin account list | show ID | update ID [FIELDS] | delete ID\n"
-    "       coffer admin token create --permissions P1,P2 [--account ID] [FIELDS]\n"
+    "       coffer admin token create --permissions P1,P2 [--account ID] [--output FILE] [FIELDS]\n"
     "       coffer admin token list [--account ID] | revoke ID|current\n"
     "       coffer admin collection create [ID] [--account ID] [FIELDS]\n"
     "       coffer admin collection list [--account ID] [--query TEXT]\n"
@@ -43,11 +47,14 @@ const char cf_help_admin[] =
     "                   --expected-interval SECONDS|none, --account ID (administrators)\n"
     "\n"
     "`token create` prints the new token alone on standard output (it is shown only\n"
-    "once). Other commands print fields as \"name: value\" lines, lists as tables.\n"
+    "once), or writes it to --output FILE, and says on standard error when it\n"
+    "expires. Other commands print fields as \"name: value\" lines, lists as tables.\n"
     "\n"
     "Options:\n"
     "  --json    print the server's JSON answer as it is\n"
     "  --force   (collection delete) delete the collection's versions too\n"
+    "  --output FILE  (token create) write the token to FILE, created with mode 0600\n"
+    "            once the server has minted it; an existing FILE is never replaced\n"
     "\n" CF_HELP_GLOBAL "\n"
     "Exit status: 0 done, 1 usage or configuration, 2 token refused or lacking the\n"
     "permission, 3 network, 4 the server refused (its message says why).\n";
@@ -96,6 +103,7 @@ struct admin {
     json_t *body; /* the fields given */
     const char *account;
     const char *query;
+    const char *output; /* token create --output */
     bool json, force;
 };
 
@@ -260,6 +268,8 @@ static int parse(struct admin *a, int argc, char **argv)
             a->account = value;
         } else if (strcmp(flag, "query") == 0) {
             a->query = value;
+        } else if (strcmp(flag, "output") == 0) {
+            a->output = value;
         } else {
             status = add_field(a, flag, value);
             if (status >= 0)
@@ -475,6 +485,71 @@ static int run_account(struct admin *a)
     return status;
 }
 
+/* --output must name a file that does not exist yet: checked before the
+ * token is minted, so that a refusal does not leave a token nobody has. */
+static int output_free(struct admin *a)
+{
+    struct stat st;
+
+    if (a->json)
+        return cf_cli_usage(a->cli, "--output and --json do not go together");
+    if (lstat(a->output, &st) == 0)
+        return cf_cli_usage(a->cli, "%s exists; it is never replaced: name a new file, or remove it first",
+                            a->output);
+    return 0;
+}
+
+/* The token, with a newline, into a new file of mode 0600 (client/output.c:
+ * a temporary file, then link(), which fails rather than replace a file
+ * created meanwhile). */
+static int write_token_file(struct admin *a, const json_t *answer)
+{
+    const char *token = json_string_value(json_object_get(answer, "token"));
+    struct cf_output out;
+    struct cf_error err;
+    cf_code code;
+
+    cf_error_init(&err);
+    code = cf_output_open(&out, a->output, &err);
+    if (code == CF_OK) {
+        code = cf_output_sink(&out, token, strlen(token), &err);
+        if (code == CF_OK)
+            code = cf_output_sink(&out, "\n", 1, &err);
+        if (code == CF_OK)
+            code = cf_output_commit(&out, a->output, false, &err);
+        else
+            cf_output_abandon(&out);
+    }
+    if (code != CF_OK) {
+        fprintf(stderr, "coffer %s: the token %s was minted but could not be written: %s; revoke it with "
+                        "`coffer admin token revoke %s`\n",
+                a->cli->command, json_string_value(json_object_get(answer, "token_id")), err.message,
+                json_string_value(json_object_get(answer, "token_id")));
+        return cf_exit_status(code);
+    }
+    return 0;
+}
+
+/* When the new token stops working, said even under cron (unless -q): a
+ * token minted without --ttl lives one day, and nothing else would say so
+ * before a nightly job fails. */
+static void say_expiry(struct admin *a, const json_t *answer)
+{
+    const char *expires = json_string_value(json_object_get(answer, "expires_at"));
+    const char *where = a->output != NULL ? a->output : "";
+    int64_t at = 0;
+    int64_t days;
+
+    if (expires == NULL || !cf_rfc3339_parse(expires, &at))
+        return;
+    days = (at - (int64_t)time(NULL)) / 86400;
+    cf_cli_warn(a->cli, "token %s for account %s%s%s expires %s (in %lld day%s)%s",
+                json_string_value(json_object_get(answer, "token_id")),
+                json_string_value(json_object_get(answer, "account_id")), where[0] != '\0' ? ", written to " : "",
+                where, expires, (long long)days, days == 1 ? "" : "s",
+                days < 14 ? "; a job that uses it fails after that: give --ttl SECONDS for a longer life" : "");
+}
+
 static int run_token(struct admin *a)
 {
     const char *action = a->words[1];
@@ -486,20 +561,21 @@ static int run_token(struct admin *a)
 
     if (strcmp(action, "create") == 0) {
         status = a->nwords > 2 ? cf_cli_usage(a->cli, "unexpected argument %s", a->words[2]) : 0;
+        if (status == 0 && a->output != NULL)
+            status = output_free(a);
         if (status == 0 && a->account != NULL)
             json_object_set_new(a->body, "account_id", json_string(a->account));
         if (status == 0)
             status = call(a, "POST", "/api/stable/auth/token", a->body, &answer);
-        if (status == 0 && a->json) {
+        if (status == 0 && a->output != NULL)
+            status = write_token_file(a, answer);
+        else if (status == 0 && a->json)
             print_answer(a, answer, NULL);
-        } else if (status == 0) {
+        else if (status == 0)
             /* Alone on standard output, so that TOKEN=$(coffer admin token create ...) works. */
             printf("%s\n", json_string_value(json_object_get(answer, "token")));
-            cf_cli_info(a->cli, "token %s for account %s, expires %s (shown only this once)",
-                        json_string_value(json_object_get(answer, "token_id")),
-                        json_string_value(json_object_get(answer, "account_id")),
-                        json_string_value(json_object_get(answer, "expires_at")));
-        }
+        if (status == 0)
+            say_expiry(a, answer);
     } else if (strcmp(action, "list") == 0) {
         snprintf(path, sizeof(path), "/api/stable/auth/token");
         if (a->account != NULL)
@@ -616,6 +692,10 @@ int cf_cmd_admin(int argc, char **argv)
     if (json_object_size(a.body) > 0 && a.nwords > 1 && strcmp(a.words[1], "create") != 0 &&
         strcmp(a.words[1], "update") != 0) {
         status = cf_cli_usage(&cli, "fields are for create and update only");
+        goto out;
+    }
+    if (a.output != NULL && (strcmp(a.words[0], "token") != 0 || a.nwords < 2 || strcmp(a.words[1], "create") != 0)) {
+        status = cf_cli_usage(&cli, "--output is for token create only");
         goto out;
     }
     status = check_words(&a);

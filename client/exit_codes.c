@@ -1,6 +1,7 @@
 #include "client/exit_codes.h"
 
 #include <stddef.h>
+#include <string.h>
 
 int cf_exit_status(cf_code code)
 {
@@ -27,13 +28,28 @@ int cf_exit_status(cf_code code)
     return CF_EXIT_REFUSED;
 }
 
-const char *cf_exit_hint(cf_code code)
+static bool is(const char *command, const char *name)
 {
+    return command != NULL && strcmp(command, name) == 0;
+}
+
+const char *cf_exit_hint(cf_code code, const char *command)
+{
+    bool reads = is(command, "pull") || is(command, "restore");
+
     if (code == CF_E_NETWORK)
         return "check the url in [server] (or COFFER_URL) and that the server is running and reachable "
                "from here; with a spool the backup waits there for `coffer sync`";
+    if (code == CF_E_COMMAND_FAILED && is(command, "restore"))
+        return "the restore command's own messages above say why; the version is still on the server, "
+               "unchanged: fix the command and run the restore again";
     if (code == CF_E_COMMAND_FAILED)
         return "the command's own messages above say why; nothing was kept on the server";
+    if (code == CF_E_NOT_FOUND && reads)
+        return "`coffer list` shows the versions the collection has; check the version asked for and the "
+               "collection id";
+    if (code == CF_E_COLLECTION_NOT_EMPTY && is(command, "admin collection delete"))
+        return "add --force to delete the collection together with its versions";
     if (code == CF_E_CHECKSUM_MISMATCH)
         return "the data was changed on the way or damaged on disk, or the key or passphrase is not the one "
                "the backup was made with";

@@ -23,6 +23,7 @@
 #define COFFER_CLIENT_EXIT_CODES_H
 
 #include "common/error.h"
+#include <stdbool.h>
 
 /* The server could not be reached, did not answer in time, or the connection
  * broke before a complete answer. */
@@ -43,7 +44,9 @@ enum cf_exit {
 
 /* The exit status for a failure that happened while a command ran. */
 int cf_exit_status(cf_code code);
-/* A sentence saying what to do about code, or NULL when the message says it all. */
-const char *cf_exit_hint(cf_code code);
+/* A sentence saying what the user of command ("push", "restore", "admin
+ * collection delete": struct cf_cli's command) can do about code, or NULL
+ * when the message says it all. */
+const char *cf_exit_hint(cf_code code, const char *command);
 
 #endif

@@ -99,6 +99,11 @@ static cf_code admit(const struct cf_token_record *rec, const struct cf_jwt_clai
 
     if (strcmp(rec->account_id, claims->sub) != 0)
         return cf_fail(err, CF_E_INVALID_TOKEN, "this token is not known to the server");
+    /* A one-time upload token is revoked by the upload that uses it. */
+    if (rec->revoked && rec->one_time_upload)
+        return cf_fail(err, CF_E_TOKEN_REVOKED,
+                       "this one-time upload token has been used up by an upload (or revoked); it allows "
+                       "one upload only: mint a new one for the next");
     if (rec->revoked)
         return cf_fail(err, CF_E_TOKEN_REVOKED, "this token has been revoked");
     if (rec->expires_at <= (int64_t)time(NULL))

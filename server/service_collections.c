@@ -474,7 +474,7 @@ cf_code cf_collection_delete(struct cf_app *app, const struct cf_principal *p, c
         goto out;
     if (strcmp(PQgetvalue(row, 0, 10), "0") != 0 && !force) {
         code = cf_fail(err, CF_E_COLLECTION_NOT_EMPTY,
-                       "the collection holds %s versions; delete them or pass ?force=true",
+                       "the collection holds %s versions: delete them first, or delete it with force=true",
                        PQgetvalue(row, 0, 10));
         goto out;
     }

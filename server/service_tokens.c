@@ -217,7 +217,8 @@ cf_code cf_token_mint(struct cf_app *app, const struct cf_principal *minter, con
     if (expires_at > minter->expires_at) {
         if (explicit_ttl)
             return cf_fail(err, CF_E_PERMISSION_ESCALATION,
-                           "the new token may not outlive its minter (at most %lld seconds)",
+                           "the new token may not outlive its minter: a ttl of at most %lld seconds, or mint "
+                           "it with a token that lives longer (cofferd token create on the server)",
                            (long long)(minter->expires_at - now));
         expires_at = minter->expires_at;
     }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <string.h>
 
 #include "client/exit_codes.h"
 
@@ -69,11 +70,20 @@ static void test_client_codes_stay_out_of_the_api_table(void **state)
 static void test_hints_say_what_to_do(void **state)
 {
     (void)state;
-    assert_non_null(cf_exit_hint(CF_E_NETWORK));
-    assert_non_null(cf_exit_hint(CF_E_INVALID_TOKEN));
-    assert_non_null(cf_exit_hint(CF_E_PERMISSION_DENIED));
-    assert_non_null(cf_exit_hint(CF_E_COLLECTION_FULL));
-    assert_null(cf_exit_hint(CF_E_VALIDATION));
+    assert_non_null(cf_exit_hint(CF_E_NETWORK, "push"));
+    assert_non_null(cf_exit_hint(CF_E_INVALID_TOKEN, "push"));
+    assert_non_null(cf_exit_hint(CF_E_PERMISSION_DENIED, "list"));
+    assert_non_null(cf_exit_hint(CF_E_COLLECTION_FULL, "push"));
+    assert_null(cf_exit_hint(CF_E_VALIDATION, "push"));
+    assert_null(cf_exit_hint(CF_E_VALIDATION, NULL));
+    /* Each command hears what it can do. */
+    assert_non_null(strstr(cf_exit_hint(CF_E_COMMAND_FAILED, "push"), "nothing was kept on the server"));
+    assert_null(strstr(cf_exit_hint(CF_E_COMMAND_FAILED, "restore"), "nothing was kept"));
+    assert_non_null(strstr(cf_exit_hint(CF_E_COMMAND_FAILED, "restore"), "still on the server"));
+    assert_non_null(strstr(cf_exit_hint(CF_E_NOT_FOUND, "pull"), "coffer list"));
+    assert_null(strstr(cf_exit_hint(CF_E_NOT_FOUND, "push"), "coffer list"));
+    assert_non_null(strstr(cf_exit_hint(CF_E_COLLECTION_NOT_EMPTY, "admin collection delete"), "--force"));
+    assert_null(cf_exit_hint(CF_E_COLLECTION_NOT_EMPTY, "push"));
 }
 
 int main(void)
