@@ -21,6 +21,12 @@ api POST "$C" -d '{"id": "logs", "account_id": "acct", "strategy": "retention",
   "retention": {"keep_last": 2, "keep_daily": 3, "keep_monthly": 2, "keep_yearly": 2}}'
 expect 201 "a retention collection"
 
+# Rules without the strategy: the refusal names the field to add.
+api POST "$C" -d '{"id": "rules", "account_id": "acct", "retention": {"keep_daily": 3}}'
+expect 400 validation_failed "keep_daily without the retention strategy"
+eq "the refusal names the strategy field" "$(jbody .fields.retention)" \
+    'applies only with the retention strategy: add "strategy": "retention"'
+
 # upload_at TIME: uploads a small version created at TIME into logs.
 upload_at()
 {
