@@ -355,6 +355,21 @@ static void add_query(char *path, size_t path_len, const char *name, const char 
     curl_free(escaped);
 }
 
+/* The server's refusal of keep-* rules without the retention strategy asks
+ * for the JSON field "strategy": "retention"; here it asks for the option. */
+static void retention_refusal_as_option(struct cf_error *err)
+{
+    static const char field[] = "\"strategy\": \"retention\"";
+    const char *text = json_string_value(json_object_get(err->fields, "retention"));
+    const char *at = text != NULL ? strstr(text, field) : NULL;
+    char line[512];
+
+    if (at == NULL)
+        return;
+    snprintf(line, sizeof(line), "%.*s--strategy retention%s", (int)(at - text), text, at + strlen(field));
+    json_object_set_new(err->fields, "retention", json_string(line));
+}
+
 static int call(struct admin *a, const char *method, const char *path, const json_t *body, json_t **answer)
 {
     struct cf_error err;
@@ -363,6 +378,7 @@ static int call(struct admin *a, const char *method, const char *path, const jso
     cf_error_init(&err);
     if (cf_api_json(a->cli->api, method, path, body, answer, &err) == CF_OK)
         return 0;
+    retention_refusal_as_option(&err);
     status = cf_cli_fail(a->cli, &err);
     cf_error_dispose(&err);
     return status;

@@ -199,7 +199,8 @@ cf_code cf_collection_settings_check(const struct cf_collection_settings *s, str
     if (s->strategy == CF_RETENTION && !any_rule)
         code = invalid(err, "retention", "the retention strategy needs at least one keep_* rule above 0");
     if (s->strategy != CF_RETENTION && any_rule)
-        code = invalid(err, "retention", "applies only with the retention strategy");
+        code = invalid(err, "retention",
+                       "applies only with the retention strategy: add \"strategy\": \"retention\"");
     return code;
 }
 

@@ -50,6 +50,19 @@ static int64_t period_of(enum rule rule, int64_t t)
 void cf_retention_select(const int64_t rules[CF_RETENTION_RULES], struct cf_retained_version *versions,
                          size_t n)
 {
+    int64_t newest_stored = INT64_MIN;
+    struct cf_retained_version *incoming = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        if (versions[i].number == CF_RETENTION_INCOMING)
+            incoming = &versions[i];
+        else if (versions[i].created_at > newest_stored)
+            newest_stored = versions[i].created_at;
+    }
+    /* The upload is the newest whatever the clock says: see retention.h. Its
+     * number already wins a tie of times. */
+    if (incoming != NULL && incoming->created_at < newest_stored)
+        incoming->created_at = newest_stored;
     qsort(versions, n, sizeof(*versions), newest_first);
     for (size_t i = 0; i < n; i++)
         versions[i].keep = rules[KEEP_LAST] > 0 && (int64_t)i < rules[KEEP_LAST];

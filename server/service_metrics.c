@@ -27,7 +27,11 @@ CF_STMT(stmt_catalogue,
         "   coalesce(c.last_version_at, c.created_at) + make_interval(secs => c.expected_interval) < now()))"
         "  ORDER BY c.id), '[]') FROM collections c),"
         " 'accounts', (SELECT coalesce(json_agg(json_build_object('id', a.id, 'quota', a.storage_quota,"
-        "  'used', a.used_size) ORDER BY a.id), '[]') FROM accounts a))");
+        "  'used', a.used_size,"
+        /* The soonest expiry of the tokens that still work: none of a disabled account's do. */
+        "  'token_expiry', (SELECT floor(extract(epoch FROM min(t.expires_at)))::bigint FROM tokens t"
+        "   WHERE a.active AND t.account_id = a.id AND t.revoked_at IS NULL AND t.expires_at > now()))"
+        "  ORDER BY a.id), '[]') FROM accounts a))");
 
 /* The last snapshot, shared by every scrape until it is older than metrics_cache_seconds. */
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -189,6 +193,10 @@ cf_code cf_metrics_prometheus(struct cf_app *app, struct cf_buf *out, struct cf_
         if (code == CF_OK)
             code = gauge_per_item(out, "coffer_account_used_bytes", "Original bytes the account stores.",
                                   accounts, "used", false);
+        if (code == CF_OK)
+            code = gauge_per_item(out, "coffer_account_token_expiry_timestamp_seconds",
+                                  "Unix time at which the account's first live token expires.", accounts,
+                                  "token_expiry", false);
     }
     cf_db_pool_get_stats(app->pool, &pool);
     if (code == CF_OK)
@@ -267,6 +275,19 @@ cf_code cf_metrics_influx(struct cf_app *app, struct cf_buf *out, struct cf_erro
         if (code == CF_OK)
             code = cf_buf_printf(out, "overdue=%d %lld\n",
                                  json_is_true(json_object_get(item, "overdue")) ? 1 : 0, ts);
+    }
+    /* An account line only for an account with a live token: a line needs a field. */
+    json_array_foreach(json_object_get(snap, "accounts"), i, item)
+    {
+        const json_t *expiry = json_object_get(item, "token_expiry");
+        if (code != CF_OK || json_is_null(expiry))
+            continue;
+        code = cf_buf_printf(out, "backup_account,account_id=");
+        if (code == CF_OK)
+            code = cf_influx_tag(out, json_string_value(json_object_get(item, "id")));
+        if (code == CF_OK)
+            code = cf_buf_printf(out, " token_expiry_timestamp_seconds=%.0f %lld\n",
+                                 json_number_value(expiry), ts);
     }
     json_decref(snap);
     if (code != CF_OK)

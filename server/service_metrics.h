@@ -15,7 +15,9 @@
  *    "totals": {"declared", "used", "accounts_active", "tokens_active", "versions", "collections", "tags"},
  *    "collections": [{"id", "account_id", "versions", "size", "stored_size", "max_size",
  *                     "last_version_age" (null without a version), "overdue"}],
- *    "accounts": [{"id", "quota", "used"}]}
+ *    "accounts": [{"id", "quota", "used", "token_expiry" (Unix seconds of the soonest
+ *                  expires_at of its unrevoked, unexpired tokens; null without
+ *                  one, or when the account is disabled)}]}
  * without totals, collections and accounts when the database did not answer. */
 cf_code cf_catalogue_snapshot(struct cf_app *app, json_t **out, struct cf_error *err);
 

@@ -178,13 +178,13 @@ static cf_code rotation_plan(struct cf_db *db, const char *collection_id, const 
                 versions[i].size = strtoll(PQgetvalue(res, i, 1), NULL, 10);
                 versions[i].created_at = strtoll(PQgetvalue(res, i, 2), NULL, 10);
             }
-            /* The new version takes part in the selection (on the real clock it is the newest);
-             * number 0 marks it, since stored numbers start at 1. */
+            /* The new version takes part in the selection, always as the newest (retention.h). */
+            versions[rows].number = CF_RETENTION_INCOMING;
             versions[rows].created_at = new_created_at;
             cf_retention_select(state->retention, versions, (size_t)rows + 1);
         }
         for (int i = 0; code == CF_OK && i <= rows; i++) {
-            if (!versions[i].keep && versions[i].number != 0)
+            if (!versions[i].keep && versions[i].number != CF_RETENTION_INCOMING)
                 code = plan_add(plan, &numbers, versions[i].number, versions[i].size, err);
         }
     }

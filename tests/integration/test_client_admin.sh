@@ -43,6 +43,17 @@ rc coffer admin collection create kept --account shop --strategy retention --kee
     --expected-interval 86400 >kept.txt
 eq "a retention collection" "$RC" 0
 check "retention rules sent as an object" grep -q '^retention.keep_daily: 7$' kept.txt
+# keep-* rules without the retention strategy: the refusal names the option to add.
+rc coffer admin collection create rules --account shop --keep-daily 3 2>rules.err
+eq "--keep-daily without --strategy: exit 4" "$RC" 4
+check "says to add --strategy retention" diff -u "$COFFER_SOURCE/tests/integration/golden/client/admin-keep-without-strategy.txt" rules.err
+rc coffer admin collection update shop-db --keep-daily 3 2>rules-update.err
+eq "update --keep-daily of a rotating collection: exit 4" "$RC" 4
+check "update: the same message" diff -u <(sed 's/collection create/collection update/' \
+    "$COFFER_SOURCE/tests/integration/golden/client/admin-keep-without-strategy.txt") rules-update.err
+rc coffer admin collection update kept --keep-daily 3 >kept-update.txt
+eq "update --keep-daily of a retention collection needs no --strategy" "$RC" 0
+check "the rule changed" grep -q '^retention.keep_daily: 3$' kept-update.txt
 
 coffer admin token create --account shop --permissions versions.upload,versions.list,versions.download \
     --collections shop-db --ttl 3600 --description "the shop's server" >shop.token 2>token.err

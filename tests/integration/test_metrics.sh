@@ -68,11 +68,20 @@ stored_size=$(jbody .collection.usage.stored_size)
 eq "usage of nightly" "$(jbody .collection.usage.size)" "$total_size"
 
 # Tokens: one with metrics.view, one without (the admin token makes three active).
-api POST /api/stable/auth/token -d '{"account_id": "acct", "permissions": ["metrics.view"]}'
+# The metrics.view token expires in 3 days: the soonest of acct's live tokens.
+api POST /api/stable/auth/token -d '{"account_id": "acct", "permissions": ["metrics.view"], "ttl": 259200}'
 expect 201 "a metrics.view token"
 METRICS_TOKEN=$(jbody .token)
-api POST /api/stable/auth/token -d '{"account_id": "acct", "permissions": ["collections.view"]}'
-expect 201 "a token without metrics.view"
+token_expiry=$(jbody '.expires_at | fromdateiso8601')
+# Sooner ones that no longer work: one revoked, one expired.
+api POST /api/stable/auth/token -d '{"account_id": "acct", "permissions": ["collections.view"], "ttl": 3600}'
+expect 201 "a token to revoke"
+api DELETE "/api/stable/auth/token/$(jbody .token_id)"
+expect 204 "revoked"
+itest_sql "INSERT INTO tokens (id, account_id, permissions, expires_at) VALUES
+  (gen_random_uuid(), 'acct', '{collections.view}', now() - interval '1 hour')" >/dev/null
+api POST /api/stable/auth/token -d '{"account_id": "acct", "permissions": ["collections.view"], "ttl": 604800}'
+expect 201 "a token without metrics.view (7 days)"
 OTHER_TOKEN=$(jbody .token)
 
 # --- /metrics: who may read it.
@@ -157,6 +166,10 @@ eq "coffer_storage_used_bytes" "$(metric "$M" coffer_storage_used_bytes)" "$stor
 eq "coffer_accounts_active" "$(metric "$M" coffer_accounts_active)" 1
 eq "coffer_tokens_active" "$(metric "$M" coffer_tokens_active)" 3
 eq "coffer_account_used_bytes" "$(metric "$M" coffer_account_used_bytes account_id=acct)" "$total_size"
+eq "coffer_account_token_expiry_timestamp_seconds: the 3-day token, not the revoked or expired one" \
+    "$(metric "$M" coffer_account_token_expiry_timestamp_seconds account_id=acct)" "$token_expiry"
+left=$((token_expiry - $(date +%s)))
+check "which expires in 3 days ($left s)" test "$left" -gt $((259200 - 120)) -a "$left" -le 259200
 check "coffer_build_info is 1" grep -q '^coffer_build_info{version="[^"]*"} 1$' "$M"
 check "coffer_db_pool_in_use is there" test -n "$(metric "$M" coffer_db_pool_in_use)"
 check "coffer_db_pool_waiting is there" test -n "$(metric "$M" coffer_db_pool_waiting)"
@@ -320,7 +333,10 @@ report_ts=${first##* }
 check "the timestamp is now, in nanoseconds ($report_ts)" \
     test "$report_ts" -ge "$before_ns" -a "$report_ts" -le "$after_ns"
 eq "one backup_collection line per collection" "$(grep -c '^backup_collection,' "$ITEST_DIR/report.txt")" 2
-eq "nothing but the report and the collections" "$(wc -l <"$ITEST_DIR/report.txt")" 3
+eq "nothing but the report, the collections and the account" "$(wc -l <"$ITEST_DIR/report.txt")" 4
+eq "acct's line: its soonest live token's expiry" \
+    "$(grep '^backup_account,' "$ITEST_DIR/report.txt" || true)" \
+    "backup_account,account_id=acct token_expiry_timestamp_seconds=$token_expiry $report_ts"
 line_nightly=$(grep '^backup_collection,collection_id=nightly,account_id=acct ' "$ITEST_DIR/report.txt" || true)
 line_spare=$(grep '^backup_collection,collection_id=spare,account_id=acct ' "$ITEST_DIR/report.txt" || true)
 re_n="^backup_collection,collection_id=nightly,account_id=acct versions=3,size=$total_size,stored_size=$stored_size,"
@@ -395,6 +411,7 @@ influx_rows()
 }
 influx_rows backup_collection >"$ITEST_DIR/influx-collections.json"
 influx_rows backup_repository_report >"$ITEST_DIR/influx-report.json"
+influx_rows backup_account >"$ITEST_DIR/influx-accounts.json"
 influx_ms=$((($(date +%s%N) - influx_started) / 1000000))
 echo "influxdb: started, written and read back in ${influx_ms} ms"
 ROWS=$ITEST_DIR/influx-collections.json
@@ -419,6 +436,9 @@ eq "InfluxDB: the report's tags and totals" \
                .users_active_jwt_keys, .backup_versions, .backup_collections, .resources_tags, .time]
               | map(tostring) | join(" ")' "$TOTALS")" \
     "$BASE_URL ci 1000000 $stored_size 1 3 3 2 2 $report_ts"
+eq "InfluxDB: acct's token expiry" \
+    "$(jq -r '[.account_id, .token_expiry_timestamp_seconds, .time] | map(tostring) | join(" ")' \
+        "$ITEST_DIR/influx-accounts.json")" "acct $token_expiry $report_ts"
 check "InfluxDB logged no error" bash -c "! grep -qi 'lvl=error' '$ITEST_DIR/influxd.log'"
 kill -TERM "$INFLUX_PID"
 rc=0

@@ -21,6 +21,12 @@ api POST "$C" -d '{"id": "logs", "account_id": "acct", "strategy": "retention",
   "retention": {"keep_last": 2, "keep_daily": 3, "keep_monthly": 2, "keep_yearly": 2}}'
 expect 201 "a retention collection"
 
+# Rules without the strategy: the refusal names the field to add.
+api POST "$C" -d '{"id": "rules", "account_id": "acct", "retention": {"keep_daily": 3}}'
+expect 400 validation_failed "keep_daily without the retention strategy"
+eq "the refusal names the strategy field" "$(jbody .fields.retention)" \
+    'applies only with the retention strategy: add "strategy": "retention"'
+
 # upload_at TIME: uploads a small version created at TIME into logs.
 upload_at()
 {
@@ -56,6 +62,28 @@ for i in 1 2 3 4 5 6; do
     expect 201 "rapid upload $i"
 done
 eq "older daily, monthly and yearly generations survive" "$(kept)" "4,6,13,14"
+
+# Uploads within the same second: the incoming version is the newest, so
+# keep_last 2 keeps exactly the last two. Once on the test clock (all four at
+# one second, every time) and once on the server's own clock.
+for coll in same-second server-clock; do
+    api POST "$C" -d '{"id": "'"$coll"'", "account_id": "acct", "strategy": "retention",
+      "retention": {"keep_last": 2, "keep_daily": 3, "keep_monthly": 2, "keep_yearly": 2}}'
+    expect 201 "collection $coll"
+    answers=()
+    for i in 1 2 3 4; do
+        if [[ $coll == same-second ]]; then
+            upload_at 2026-03-01T00:00:00Z "$coll"
+        else
+            api POST "$C/$coll/versions" --data-binary "quick upload $i"
+        fi
+        expect 201 "$coll: quick upload $i"
+        answers+=("$(jbody '.rotated | tojson')")
+    done
+    eq "$coll: four quick uploads rotate" "${answers[*]}" "[] [] [1] [2]"
+    api GET "$C/$coll/versions"
+    eq "$coll: exactly the last two stay" "$(jbody '[.versions[].number] | join(",")')" "3,4"
+done
 
 # max_versions caps what retention keeps by refusing, never by deleting a kept version.
 api POST "$C" -d '{"id": "capped", "account_id": "acct", "strategy": "retention", "max_versions": 3,

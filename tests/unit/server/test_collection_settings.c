@@ -707,10 +707,10 @@ static void test_check_retention_without_the_strategy(void **state)
     (void)state;
     s = settings(CF_DELETE_OLDEST, 5, 0, 0);
     s.retention[2] = 7;
-    check_bad(&s, "retention", "applies only with the retention strategy");
+    check_bad(&s, "retention", "applies only with the retention strategy: add \"strategy\": \"retention\"");
     s = settings(CF_ALERT_TOO_MANY, 5, 0, 0);
     s.retention[0] = 1;
-    check_bad(&s, "retention", "applies only with the retention strategy");
+    check_bad(&s, "retention", "applies only with the retention strategy: add \"strategy\": \"retention\"");
     /* A rule of 0 is harmless. */
     s = settings(CF_ALERT_TOO_MANY, 5, 0, 0);
     s.retention[0] = 0;

@@ -500,6 +500,146 @@ static void test_newest_is_by_time_before_number(void **state)
     expect_kept(RULES({"keep_monthly", 1}), rows, "8");
 }
 
+/* The stored rows and the version being uploaded at incoming_at, in input
+ * order kind; the kept set as kept_text writes it, the upload as "new". */
+static void select_with_incoming(const struct rule *list, const struct row *rows, size_t n,
+                                 const char *incoming_at, unsigned kind, char *out, size_t size)
+{
+    struct cf_retained_version v[MAX_ROWS];
+    size_t order[MAX_ROWS];
+    int64_t rules[CF_RETENTION_RULES];
+    bool new_kept = false;
+    size_t len;
+
+    assert_true(n + 1 <= MAX_ROWS);
+    rules_from(list, rules);
+    make_order(order, n + 1, kind);
+    for (size_t i = 0; i < n + 1; i++) {
+        size_t r = order[i];
+
+        v[i].number = r < n ? rows[r].number : CF_RETENTION_INCOMING;
+        v[i].created_at = utc(r < n ? rows[r].at : incoming_at);
+        v[i].keep = (i + kind) % 2 == 0;
+    }
+    cf_retention_select(rules, v, n + 1);
+    assert_int_equal(v[0].number, CF_RETENTION_INCOMING);
+    for (size_t i = 0; i < n + 1; i++) {
+        if (v[i].number == CF_RETENTION_INCOMING) {
+            new_kept = v[i].keep;
+            v[i].keep = false;
+        }
+    }
+    kept_text(v, n + 1, out, size);
+    len = strlen(out);
+    if (new_kept)
+        snprintf(out + len, size - len, "%snew", len > 0 ? " " : "");
+}
+
+static void expect_kept_with_incoming_at(int line, const struct rule *list, const struct row *rows, size_t n,
+                                         const char *incoming_at, const char *expected)
+{
+    char got[TEXT_MAX], described[TEXT_MAX];
+
+    rules_text(list, described, sizeof(described));
+    for (unsigned kind = 0; kind < INPUT_ORDERS; kind++) {
+        select_with_incoming(list, rows, n, incoming_at, kind, got, sizeof(got));
+        if (strcmp(got, expected) != 0)
+            fail_msg("line %d: %s with an upload at %s kept {%s}, expected {%s} (input order %u)", line,
+                     described, incoming_at, got, expected, kind);
+    }
+}
+
+#define expect_kept_with_incoming(list, rows, at, expected)                                                  \
+    expect_kept_with_incoming_at(__LINE__, list, rows, ARRAY_SIZE(rows), at, expected)
+
+static void test_incoming_is_newest_within_its_second(void **state)
+{
+    static const struct row rows[] = {
+        {1, "2026-03-01T00:00:00Z"}, {2, "2026-03-01T00:00:00Z"}, {3, "2026-03-01T00:00:00Z"}};
+    static const struct row older[] = {
+        {1, "2026-02-27T10:00:00Z"}, {2, "2026-03-01T00:00:00Z"}, {3, "2026-03-01T00:00:00Z"}};
+
+    (void)state;
+    /* Numbered 0, or sorted by number alone, the upload would lose the tie
+     * and keep_last 2 would keep 2 and 3 beside it. */
+    expect_kept_with_incoming(RULES({"keep_last", 2}), rows, "2026-03-01T00:00:00Z", "3 new");
+    expect_kept_with_incoming(RULES({"keep_last", 1}), rows, "2026-03-01T00:00:00Z", "new");
+    expect_kept_with_incoming(RULES({"keep_daily", 1}), rows, "2026-03-01T00:00:00Z", "new");
+    expect_kept_with_incoming(RULES({"keep_hourly", 3}), rows, "2026-03-01T00:00:00Z", "new");
+    expect_kept_with_incoming(
+        RULES({"keep_last", 2}, {"keep_daily", 3}, {"keep_monthly", 2}, {"keep_yearly", 2}), older,
+        "2026-03-01T00:00:00Z", "1 3 new");
+}
+
+/* The four quick uploads of docs/quotas.md, all in one second, each
+ * selection run as the commit runs it: what is kept plus the upload. */
+static void test_quick_uploads_keep_exactly_keep_last(void **state)
+{
+    const char *expected_rotated[] = {"", "", "1", "2"};
+    int64_t rules[CF_RETENTION_RULES];
+    struct cf_retained_version held[8];
+    size_t n = 0;
+
+    (void)state;
+    rules_from(RULES({"keep_last", 2}, {"keep_daily", 3}, {"keep_monthly", 2}, {"keep_yearly", 2}), rules);
+    for (int64_t upload = 1; upload <= 4; upload++) {
+        struct cf_retained_version v[8];
+        char rotated[TEXT_MAX] = "";
+        size_t len = 0, kept = 0;
+
+        memcpy(v, held, n * sizeof(*v));
+        v[n].number = CF_RETENTION_INCOMING;
+        v[n].created_at = utc("2026-03-01T10:00:00Z");
+        cf_retention_select(rules, v, n + 1);
+        for (size_t i = 0; i < n + 1; i++) {
+            if (v[i].number == CF_RETENTION_INCOMING) {
+                assert_true(v[i].keep);
+                held[kept] = v[i];
+                held[kept++].number = upload;
+            } else if (v[i].keep) {
+                held[kept++] = v[i];
+            } else {
+                len += (size_t)snprintf(rotated + len, sizeof(rotated) - len, "%s%lld", len > 0 ? " " : "",
+                                        (long long)v[i].number);
+            }
+        }
+        n = kept;
+        if (strcmp(rotated, expected_rotated[upload - 1]) != 0)
+            fail_msg("upload %lld rotated {%s}, expected {%s}", (long long)upload, rotated,
+                     expected_rotated[upload - 1]);
+    }
+    assert_int_equal(n, 2);
+    assert_int_equal(held[0].number + held[1].number, 3 + 4);
+}
+
+static void test_incoming_is_newest_when_the_clock_steps_back(void **state)
+{
+    /* Version 1 was stored at 00:00:02; then the clock stepped back 3 seconds,
+     * across midnight, before the upload. */
+    static const struct row rows[] = {{1, "2025-01-02T00:00:02Z"}, {2, "2025-01-01T12:00:00Z"}};
+    struct cf_retained_version v[] = {
+        {.number = 1, .created_at = utc("2025-01-02T00:00:02Z")},
+        {.number = CF_RETENTION_INCOMING, .created_at = utc("2025-01-01T23:59:59Z")},
+    };
+    int64_t rules[CF_RETENTION_RULES];
+
+    (void)state;
+    expect_kept_with_incoming(RULES({"keep_last", 1}), rows, "2025-01-01T23:59:59Z", "new");
+    expect_kept_with_incoming(RULES({"keep_last", 2}), rows, "2025-01-01T23:59:59Z", "1 new");
+    /* The upload counts in the newest stored day, January 2nd, as the newest
+     * of it: the day before is 2's, and 1 goes. */
+    expect_kept_with_incoming(RULES({"keep_daily", 2}), rows, "2025-01-01T23:59:59Z", "2 new");
+    /* An upload that is newer keeps its own time. */
+    expect_kept_with_incoming(RULES({"keep_daily", 2}), rows, "2025-01-03T08:00:00Z", "1 new");
+    /* The raised time is written back, as the header says. */
+    rules_from(RULES({"keep_last", 1}), rules);
+    cf_retention_select(rules, v, ARRAY_SIZE(v));
+    assert_int_equal(v[0].number, CF_RETENTION_INCOMING);
+    assert_int_equal(v[0].created_at, utc("2025-01-02T00:00:02Z"));
+    assert_true(v[0].keep);
+    assert_false(v[1].keep);
+}
+
 static void test_any_input_order(void **state)
 {
     /* three_years listed out of order, then run in every rotation of that
@@ -806,6 +946,9 @@ int main(void)
         cmocka_unit_test(test_rules_combined),
         cmocka_unit_test(test_same_time_higher_number_is_newer),
         cmocka_unit_test(test_newest_is_by_time_before_number),
+        cmocka_unit_test(test_incoming_is_newest_within_its_second),
+        cmocka_unit_test(test_quick_uploads_keep_exactly_keep_last),
+        cmocka_unit_test(test_incoming_is_newest_when_the_clock_steps_back),
         cmocka_unit_test(test_any_input_order),
         cmocka_unit_test(test_count_larger_than_versions),
         cmocka_unit_test_setup_teardown(test_local_zone_ignored, new_york, restore_zone),
