@@ -64,16 +64,17 @@ static void print_versions(const json_t *versions, bool human)
     size_t i;
     json_t *v;
 
-    printf("%-7s %-20s %12s %12s  %s\n", "VERSION", "CREATED", "SIZE", "STORED", "SHA256");
+    printf("%-7s %-20s %-20s %12s %12s  %s\n", "VERSION", "CREATED", "MADE", "SIZE", "STORED", "SHA256");
     json_array_foreach(versions, i, v)
     {
-        char size[32], stored[32], created[64];
+        char size[32], stored[32], created[64], made[64];
 
         size_text(json_object_get(v, "size"), human, size, sizeof(size));
         size_text(json_object_get(v, "stored_size"), human, stored, sizeof(stored));
         cf_cli_json_text(json_object_get(v, "created_at"), created, sizeof(created));
-        printf("%-7lld %-20s %12s %12s  %s\n", (long long)json_integer_value(json_object_get(v, "number")),
-               created, size, stored,
+        cf_cli_json_text(json_object_get(v, "made_at"), made, sizeof(made));
+        printf("%-7lld %-20s %-20s %12s %12s  %s\n",
+               (long long)json_integer_value(json_object_get(v, "number")), created, made, size, stored,
                json_string_value(json_object_get(v, "sha256")) != NULL
                    ? json_string_value(json_object_get(v, "sha256"))
                    : "-");

@@ -89,7 +89,7 @@ eq "the restore command got version 1" "$(cat "$ITEST_DIR/restored.txt")" "$(pri
 rc coffer list files >"$ITEST_DIR/list.txt"
 eq "list exits 0" "$RC" 0
 eq "list: a header and three versions" "$(wc -l <"$ITEST_DIR/list.txt")" 4
-check "list shows sizes in bytes when not on a terminal" grep -Eq '^3 +[0-9TZ:-]+ +20 ' "$ITEST_DIR/list.txt"
+check "list shows sizes in bytes when not on a terminal" grep -Eq '^3 +[0-9TZ:-]+ +[0-9TZ:-]+ +20 ' "$ITEST_DIR/list.txt"
 coffer list --collection files --json >"$ITEST_DIR/list.json"
 eq "list --json is the server's answer" "$(jq '.versions | map(.number) | join(",")' -r "$ITEST_DIR/list.json")" "1,2,3"
 coffer list >"$ITEST_DIR/collections.txt"
@@ -100,6 +100,40 @@ check "list without NAME shows the collections" grep -Eq '^files +acme +3 ' "$IT
     "$ITEST_DIR/plain.txt" ) && RC=0 || RC=$?
 eq "push with only COFFER_URL and COFFER_TOKEN" "$RC" 0
 eq "four versions of files" "$(version_count files)" 4
+
+# --- made_at: every way of pushing sends when its backup began, which the list shows
+coffer list --collection files --json >"$ITEST_DIR/made.json"
+eq "every version has a made_at (command, FILE, -, no configuration)" \
+    "$(jq '[.versions[] | select(.made_at == null)] | length' "$ITEST_DIR/made.json")" 0
+made=$(jq -r '.versions[0].made_at' "$ITEST_DIR/made.json")
+created=$(jq -r '.versions[0].created_at' "$ITEST_DIR/made.json")
+gap=$(($(date -d "$created" +%s) - $(date -d "$made" +%s)))
+check "a direct push is made just before it is stored (made_at $made, created_at $created)" \
+    test "$gap" -ge 0 -a "$gap" -le 60
+coffer list --collection files >"$ITEST_DIR/list.txt"
+check "coffer list shows made_at beside created_at" grep -Eq "^1 +$created +$made " "$ITEST_DIR/list.txt"
+
+# --- rotation is reported: -v names the versions it deleted, --json lists them
+TOKEN=$ACME api POST /api/stable/repository/collection \
+    -d '{"id": "rotating", "max_versions": 2, "strategy": "delete_oldest_when_adding_new"}'
+expect 201 "a collection that keeps two versions"
+echo "backup 1" | coffer push --collection rotating --json - >"$ITEST_DIR/rot1.json" && RC=0 || RC=$?
+eq "push --json" "$RC" 0
+eq "--json: the version" "$(jq .version.number "$ITEST_DIR/rot1.json")" 1
+eq "--json: nothing rotated" "$(jq -c .rotated "$ITEST_DIR/rot1.json")" "[]"
+echo "backup 2" | coffer push --collection rotating -
+echo "backup 3" | coffer push --collection rotating - 2>"$ITEST_DIR/rot-quiet.err"
+eq "without -v rotation stays quiet (cron)" "$(stat -c %s "$ITEST_DIR/rot-quiet.err")" 0
+echo "backup 4" | coffer -v push --collection rotating - 2>"$ITEST_DIR/rot.err" && RC=0 || RC=$?
+eq "a streamed push that rotates" "$RC" 0
+check "-v names the version rotated out" grep -qx "coffer push: rotating: rotation deleted version 2" "$ITEST_DIR/rot.err"
+printf 'backup 5\n' >"$ITEST_DIR/five.txt"
+rc coffer -v push --collection rotating --json "$ITEST_DIR/five.txt" >"$ITEST_DIR/rot5.json" 2>"$ITEST_DIR/rot5.err"
+eq "a file push that rotates" "$RC" 0
+eq "--json: the rotated numbers" "$(jq -c .rotated "$ITEST_DIR/rot5.json")" "[3]"
+eq "--json: the stored version" "$(jq .version.number "$ITEST_DIR/rot5.json")" 5
+check "-v names it for a file push too" grep -qx "coffer push: rotating: rotation deleted version 3" "$ITEST_DIR/rot5.err"
+eq "two versions kept" "$(version_count rotating)" 2
 
 cofferd_stop
 itest_finish
