@@ -415,3 +415,24 @@ int cf_cli_secret(struct cf_cli *cli, const struct cf_backup_def *def, struct cf
     *have = true;
     return 0;
 }
+
+void cf_cli_rotated(struct cf_cli *cli, const char *label, const json_t *rotated)
+{
+    char text[512];
+    size_t i, used = 0;
+    json_t *item;
+
+    if (json_array_size(rotated) == 0)
+        return;
+    text[0] = '\0';
+    json_array_foreach(rotated, i, item)
+    {
+        int n = snprintf(text + used, sizeof(text) - used, "%s%lld", i > 0 ? ", " : "",
+                         (long long)json_integer_value(item));
+        if (n < 0 || (size_t)n >= sizeof(text) - used)
+            break;
+        used += (size_t)n;
+    }
+    cf_cli_verbose(cli, "%s: rotation deleted version%s %s", label, json_array_size(rotated) > 1 ? "s" : "",
+                   text);
+}

@@ -134,5 +134,8 @@ bool cf_cli_progress(const struct cf_cli *cli);
 
 /* A JSON value printed for people: strings bare, null as "-". Into out. */
 void cf_cli_json_text(const json_t *value, char *out, size_t out_len);
+/* With -v, "LABEL: rotation deleted versions 3, 4" on standard error, from an
+ * upload answer's "rotated" array; nothing when it is empty or NULL. */
+void cf_cli_rotated(struct cf_cli *cli, const char *label, const json_t *rotated);
 
 #endif

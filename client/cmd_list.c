@@ -1,4 +1,5 @@
-/* coffer list: a backup's versions, or the collections the token sees. */
+/* coffer list: a backup's versions, the configured backups with their newest
+ * version, or the collections the token sees. */
 #include "client/cli.h"
 #include "client/commands.h"
 #include "client/exit_codes.h"
@@ -14,18 +15,26 @@ const char cf_help_list[] = "Usage: coffer list [OPTIONS] [NAME]\n"
                             "       coffer list [OPTIONS] --collection ID\n"
                             "\n"
                             "Lists the versions of a backup, oldest first: number, creation time (UTC),\n"
-                            "size, stored size and SHA-256. Without NAME or --collection, lists the\n"
-                            "collections the token can see. On a terminal sizes are shown for people\n"
-                            "(1.5 GiB); otherwise in bytes. --json prints the server's answer as it is,\n"
-                            "for scripts. When the backup has a spool, the entries waiting there are\n"
-                            "counted on standard error.\n"
+                            "the time the client made it, size, stored size and SHA-256.\n"
+                            "\n"
+                            "Without NAME or --collection, lists the [backup] sections of the\n"
+                            "configuration: name, collection, and the newest version (number, times,\n"
+                            "size). A backup whose versions the token may not list says so in its row;\n"
+                            "the others are listed all the same. With no [backup] section at all, lists\n"
+                            "the collections the token can see.\n"
+                            "\n"
+                            "On a terminal sizes are shown for people (1.5 GiB); otherwise in bytes.\n"
+                            "--json prints the server's answer as it is, for scripts ({\"backups\": [...]}\n"
+                            "for the configured backups). When the backup has a spool, the entries\n"
+                            "waiting there are counted on standard error.\n"
                             "\n"
                             "Options:\n"
                             "  --collection ID   the collection, without a [backup] section\n"
                             "  --json            print the server's JSON\n"
                             "\n" CF_HELP_GLOBAL "\n"
-                            "Exit status: 0 listed, 1 usage or configuration, 2 token refused, 3 network,\n"
-                            "4 server refused (404: no such collection).\n";
+                            "Exit status: 0 listed (also when some backups' rows say they could not be),\n"
+                            "1 usage or configuration, 2 token refused, 3 network, 4 server refused (404:\n"
+                            "no such collection).\n";
 
 struct list_args {
     struct cf_backup_flags flags;
@@ -64,16 +73,17 @@ static void print_versions(const json_t *versions, bool human)
     size_t i;
     json_t *v;
 
-    printf("%-7s %-20s %12s %12s  %s\n", "VERSION", "CREATED", "SIZE", "STORED", "SHA256");
+    printf("%-7s %-20s %-20s %12s %12s  %s\n", "VERSION", "CREATED", "MADE", "SIZE", "STORED", "SHA256");
     json_array_foreach(versions, i, v)
     {
-        char size[32], stored[32], created[64];
+        char size[32], stored[32], created[64], made[64];
 
         size_text(json_object_get(v, "size"), human, size, sizeof(size));
         size_text(json_object_get(v, "stored_size"), human, stored, sizeof(stored));
         cf_cli_json_text(json_object_get(v, "created_at"), created, sizeof(created));
-        printf("%-7lld %-20s %12s %12s  %s\n", (long long)json_integer_value(json_object_get(v, "number")),
-               created, size, stored,
+        cf_cli_json_text(json_object_get(v, "made_at"), made, sizeof(made));
+        printf("%-7lld %-20s %-20s %12s %12s  %s\n",
+               (long long)json_integer_value(json_object_get(v, "number")), created, made, size, stored,
                json_string_value(json_object_get(v, "sha256")) != NULL
                    ? json_string_value(json_object_get(v, "sha256"))
                    : "-");
@@ -96,6 +106,78 @@ static void print_collections(const json_t *collections, bool human)
         cf_cli_json_text(json_object_get(c, "account_id"), account, sizeof(account));
         printf("%-24s %-16s %8lld %12s  %s\n", json_string_value(json_object_get(c, "id")), account,
                (long long)json_integer_value(json_object_get(usage, "versions")), size, last);
+    }
+}
+
+/* The configured backups, each with its newest version, as {"backups": [{"name",
+ * "collection", "versions", "latest"}]}; a backup whose list the server
+ * refuses (403 permission_denied: no versions.list; 404: a machine token
+ * limited to other collections; any other 4xx about that collection) has
+ * "error": {"code", "error"} instead. Other failures (the network, a refused
+ * token) fail the whole list. */
+static cf_code all_backups(struct cf_api *api, const struct cf_client_config *cfg, json_t **out,
+                           struct cf_error *err)
+{
+    json_t *rows = json_array();
+    cf_code code = CF_OK;
+
+    *out = NULL;
+    if (rows == NULL)
+        return cf_fail(err, CF_E_NOMEM, "out of memory");
+    for (size_t i = 0; code == CF_OK && i < cfg->nbackups; i++) {
+        const struct cf_backup_def *def = &cfg->backups[i];
+        json_t *answer = NULL, *row = NULL;
+        char path[256];
+
+        snprintf(path, sizeof(path), "/api/stable/repository/collection/%s/versions", def->collection);
+        code = cf_api_json(api, "GET", path, NULL, &answer, err);
+        if (code == CF_OK) {
+            json_t *versions = json_object_get(answer, "versions");
+            size_t n = json_array_size(versions);
+            row = json_pack("{s:s, s:s, s:I, s:O?}", "name", def->name, "collection", def->collection,
+                            "versions", (json_int_t)n, "latest", n > 0 ? json_array_get(versions, n - 1) : NULL);
+        } else if (code == CF_E_PERMISSION_DENIED || cf_exit_status(code) == CF_EXIT_REFUSED) {
+            row = json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", def->name, "collection", def->collection,
+                            "error", "code", cf_code_name(code), "error", err->message);
+            code = CF_OK;
+        }
+        json_decref(answer);
+        if (code == CF_OK && (row == NULL || json_array_append_new(rows, row) != 0))
+            code = cf_fail(err, CF_E_NOMEM, "out of memory");
+    }
+    if (code != CF_OK) {
+        json_decref(rows);
+        return code;
+    }
+    *out = json_pack("{s:o}", "backups", rows);
+    return CF_OK;
+}
+
+static void print_backups(const json_t *backups, bool human)
+{
+    size_t i;
+    json_t *b;
+
+    printf("%-16s %-24s %8s %7s %-20s %-20s %12s\n", "BACKUP", "COLLECTION", "VERSIONS", "LATEST", "CREATED",
+           "MADE", "SIZE");
+    json_array_foreach(backups, i, b)
+    {
+        const json_t *latest = json_object_get(b, "latest"), *error = json_object_get(b, "error");
+        char size[32], created[64], made[64], number[24];
+
+        printf("%-16s %-24s ", json_string_value(json_object_get(b, "name")),
+               json_string_value(json_object_get(b, "collection")));
+        if (error != NULL) {
+            printf("cannot list: %s (%s)\n", json_string_value(json_object_get(error, "error")),
+                   json_string_value(json_object_get(error, "code")));
+            continue;
+        }
+        size_text(json_object_get(latest, "size"), human, size, sizeof(size));
+        cf_cli_json_text(json_object_get(latest, "number"), number, sizeof(number));
+        cf_cli_json_text(json_object_get(latest, "created_at"), created, sizeof(created));
+        cf_cli_json_text(json_object_get(latest, "made_at"), made, sizeof(made));
+        printf("%8lld %7s %-20s %-20s %12s\n", (long long)json_integer_value(json_object_get(b, "versions")),
+               number, created, made, size);
     }
 }
 
@@ -169,6 +251,8 @@ int cf_cmd_list(int argc, char **argv)
         char path[256];
         snprintf(path, sizeof(path), "/api/stable/repository/collection/%s/versions", def.collection);
         code = cf_api_json(cli.api, "GET", path, NULL, &answer, &err);
+    } else if (cli.cfg.nbackups > 0) {
+        code = all_backups(cli.api, &cli.cfg, &answer, &err);
     } else {
         code = all_collections(cli.api, &answer, &err);
     }
@@ -181,6 +265,8 @@ int cf_cmd_list(int argc, char **argv)
         fputc('\n', stdout);
     } else if (def.collection != NULL) {
         print_versions(json_object_get(answer, "versions"), human);
+    } else if (json_object_get(answer, "backups") != NULL) {
+        print_backups(json_object_get(answer, "backups"), human);
     } else {
         print_collections(json_object_get(answer, "collections"), human);
     }

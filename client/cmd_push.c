@@ -19,16 +19,23 @@
 #include <time.h>
 #include <unistd.h>
 
-const char cf_help_push[] = "Usage: coffer push [OPTIONS] NAME [FILE|-]\n"
+const char cf_help_push[] = "Usage: coffer push [OPTIONS] NAME\n"
+                            "       coffer push [OPTIONS] NAME FILE|-\n"
+                            "       coffer push [OPTIONS] --collection ID --command CMD\n"
                             "       coffer push [OPTIONS] --collection ID FILE|-\n"
                             "\n"
                             "Makes a backup and uploads it as a new version.\n"
                             "\n"
-                            "With NAME, runs the command of the [backup NAME] section with /bin/sh -c and\n"
-                            "uploads its standard output; FILE, or - for standard input, replaces the\n"
-                            "command. The upload counts only when the command exits with status 0: when it\n"
-                            "fails or is killed the transfer is aborted, the server keeps nothing, and\n"
-                            "coffer exits with status 6.\n"
+                            "With NAME, runs the command of the [backup NAME] section (or --command CMD)\n"
+                            "with /bin/sh -c and uploads its standard output; FILE, or - for standard\n"
+                            "input, replaces the command. With --collection ID no section is needed: give\n"
+                            "the command with --command, or FILE or -. The upload counts only when the\n"
+                            "command exits with status 0: when it fails or is killed the transfer is\n"
+                            "aborted, the server keeps nothing, and coffer exits with status 6.\n"
+                            "\n"
+                            "The server keeps the time the backup was started as the version's made_at;\n"
+                            "-v names the versions that the collection's rotation deleted, and --json\n"
+                            "prints {\"version\": {...}, \"rotated\": [numbers]} on standard output.\n"
                             "\n"
                             "With a spool the backup is first written there in full (encrypted, when a key\n"
                             "is named), then uploaded, older entries of the same collection first. If the\n"
@@ -41,6 +48,7 @@ const char cf_help_push[] = "Usage: coffer push [OPTIONS] NAME [FILE|-]\n"
                             "  --passphrase-file FILE  encrypt with a key derived from FILE's first line\n"
                             "  --spool DIR             write the backup to DIR first, then upload it\n"
                             "  --no-spool              upload directly even when the section names a spool\n"
+                            "  --json                  print the stored version and the rotated numbers\n"
                             "\n" CF_HELP_GLOBAL "\n"
                             "Exit status: 0 stored, 1 usage or configuration, 2 token refused, 3 network\n"
                             "(a spooled backup waits in the spool), 4 server refused, 5 checksum,\n"
@@ -53,8 +61,24 @@ static const struct option push_options[] = {
     CF_CLI_SECRET_OPTIONS,
     {"spool", required_argument, NULL, CF_OPT_SPOOL},
     {"no-spool", no_argument, NULL, CF_OPT_NO_SPOOL},
+    {"json", no_argument, NULL, CF_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
+
+struct push_args {
+    struct cf_backup_flags flags;
+    bool json;
+};
+
+static int push_option(struct cf_cli *cli, void *ctx, int opt, const char *arg)
+{
+    struct push_args *a = ctx;
+
+    if (opt != CF_OPT_JSON)
+        return cf_cli_backup_option(cli, &a->flags, opt, arg);
+    a->json = true;
+    return -1;
+}
 
 /* "version 7 (1.2 GiB, sha256 3f2a1b0c9d8e...)" */
 static void describe_version(const json_t *version, char *out, size_t out_len)
@@ -74,7 +98,20 @@ struct push {
     const struct cf_secret *secret; /* NULL: plain */
     const char *file;               /* NULL: the command; "-": standard input */
     const char *label;              /* the backup's name for messages */
+    int64_t started;                /* when the backup began: the version's made_at */
+    json_t *version;                /* owned: the version stored last, for --json */
+    json_t *rotated;                /* owned: every number rotation deleted in this run */
 };
+
+/* Records what an upload stored and says what its rotation deleted (-v). */
+static void note_stored(struct push *p, const json_t *version, const json_t *rotated)
+{
+    json_decref(p->version);
+    p->version = json_incref((json_t *)version);
+    if (json_is_array(rotated))
+        json_array_extend(p->rotated, (json_t *)rotated);
+    cf_cli_rotated(p->cli, p->label, rotated);
+}
 
 /* The source of the backup's bytes: the file, standard input, or the command. */
 static cf_code open_source(const struct push *p, struct cf_source **out, struct cf_error *err)
@@ -104,7 +141,7 @@ static cf_code open_source(const struct push *p, struct cf_source **out, struct 
 }
 
 static void on_entry(void *ctx, const struct cf_spool_entry *entry, enum cf_sync_outcome outcome,
-                     const json_t *version, const struct cf_error *why)
+                     const json_t *version, const json_t *rotated, const struct cf_error *why)
 {
     struct push *p = ctx;
     char text[160];
@@ -115,6 +152,7 @@ static void on_entry(void *ctx, const struct cf_spool_entry *entry, enum cf_sync
         return;
     }
     describe_version(version, text, sizeof(text));
+    note_stored(p, version, rotated);
     if (outcome == CF_SYNC_ALREADY_THERE)
         cf_cli_info(p->cli, "%s: the spooled backup of %s was already stored as %s", p->label, entry->name,
                     text);
@@ -182,7 +220,7 @@ static cf_code push_file(struct push *p, int fd, uint64_t size, struct cf_error 
 {
     struct cf_spool_entry entry;
     struct cf_sha256 *hash = cf_sha256_new();
-    json_t *version = NULL;
+    json_t *version = NULL, *rotated = NULL;
     bool already = false, unchecked = false;
     char block[64 * 1024], text[160];
     uint64_t done = 0;
@@ -209,14 +247,16 @@ static cf_code push_file(struct push *p, int fd, uint64_t size, struct cf_error 
         return code;
     snprintf(entry.collection, sizeof(entry.collection), "%s", p->def->collection);
     entry.size = size;
-    entry.created = (int64_t)time(NULL);
+    entry.created = p->started;
     code = cf_sync_upload_file(p->cli->api, p->file, &entry, NULL, cf_cli_progress(p->cli), &version,
-                               &already, &unchecked, err);
+                               &rotated, &already, &unchecked, err);
     if (code == CF_OK) {
         describe_version(version, text, sizeof(text));
+        note_stored(p, version, rotated);
         cf_cli_info(p->cli, "%s: %s %s", p->label, text,
                     already ? "was stored by an earlier attempt" : "stored");
     }
+    json_decref(rotated);
     json_decref(version);
     return code;
 }
@@ -235,10 +275,11 @@ static cf_code push_stream(struct push *p, struct cf_error *err)
         return code;
     snprintf(label, sizeof(label), "push %s", p->label);
     cf_progress_init(&bar, label, 0, cf_cli_progress(p->cli));
-    code = cf_upload_stream(p->cli->api, p->def->collection, src, &bar, &result, err);
+    code = cf_upload_stream(p->cli->api, p->def->collection, src, p->started, &bar, &result, err);
     cf_source_free(src);
     if (code == CF_OK) {
         describe_version(json_object_get(result, "version"), text, sizeof(text));
+        note_stored(p, json_object_get(result, "version"), json_object_get(result, "rotated"));
         cf_cli_info(p->cli, "%s: %s stored", p->label, text);
     }
     json_decref(result);
@@ -248,7 +289,7 @@ static cf_code push_stream(struct push *p, struct cf_error *err)
 int cf_cmd_push(int argc, char **argv)
 {
     struct cf_cli cli;
-    struct cf_backup_flags flags;
+    struct push_args args;
     struct cf_backup_def def;
     struct cf_secret secret;
     struct cf_error err;
@@ -258,18 +299,17 @@ int cf_cmd_push(int argc, char **argv)
     int first = 0, nargs, status;
     cf_code code;
 
-    memset(&flags, 0, sizeof(flags));
+    memset(&args, 0, sizeof(args));
     memset(&def, 0, sizeof(def));
     memset(&secret, 0, sizeof(secret));
     memset(&p, 0, sizeof(p));
     cf_error_init(&err);
     cf_cli_init(&cli, "push", cf_help_push);
-    status = cf_cli_parse(&cli, argc, argv, CF_CLI_GLOBAL_SHORT, push_options, cf_cli_backup_option, &flags,
-                          &first);
+    status = cf_cli_parse(&cli, argc, argv, CF_CLI_GLOBAL_SHORT, push_options, push_option, &args, &first);
     if (status >= 0)
         goto out;
     nargs = argc - first;
-    if (flags.collection != NULL) {
+    if (args.flags.collection != NULL) {
         if (nargs > 1) {
             status = cf_cli_usage(&cli, "too many arguments: with --collection, give one FILE or -");
             goto out;
@@ -285,7 +325,7 @@ int cf_cmd_push(int argc, char **argv)
         name = argv[first];
         p.file = nargs == 2 ? argv[first + 1] : NULL;
     }
-    status = cf_cli_backup(&cli, name, &flags, &def);
+    status = cf_cli_backup(&cli, name, &args.flags, &def);
     if (status != 0)
         goto out;
     if (p.file == NULL && def.command == NULL) {
@@ -299,7 +339,7 @@ int cf_cmd_push(int argc, char **argv)
                 cf_cli_usage(&cli, "nothing to back up: give FILE, - for standard input, or --command CMD");
         goto out;
     }
-    if (p.file != NULL && flags.command != NULL) {
+    if (p.file != NULL && args.flags.command != NULL) {
         status = cf_cli_usage(&cli, "give FILE or --command, not both");
         goto out;
     }
@@ -317,6 +357,9 @@ int cf_cmd_push(int argc, char **argv)
     p.def = &def;
     p.secret = have_secret ? &secret : NULL;
     p.label = def.name;
+    p.rotated = json_array();
+    /* The spool names its entry by the time it begins it, which a spooled push sends instead. */
+    p.started = (int64_t)time(NULL);
     if (def.spool != NULL) {
         code = push_spooled(&p, &err);
     } else {
@@ -333,7 +376,17 @@ int cf_cmd_push(int argc, char **argv)
             close(fd);
     }
     status = code == CF_OK ? 0 : cf_cli_fail(&cli, &err);
+    if (code == CF_OK && args.json) {
+        json_t *out = json_pack("{s:O, s:O}", "version", p.version, "rotated", p.rotated);
+        if (out != NULL) {
+            json_dumpf(out, stdout, JSON_INDENT(2));
+            fputc('\n', stdout);
+        }
+        json_decref(out);
+    }
 out:
+    json_decref(p.version);
+    json_decref(p.rotated);
     cf_secret_wipe(&secret);
     cf_backup_def_dispose(&def);
     cf_error_dispose(&err);

@@ -41,7 +41,7 @@ static const struct option sync_options[] = {
 };
 
 static void on_entry(void *ctx, const struct cf_spool_entry *entry, enum cf_sync_outcome outcome,
-                     const json_t *version, const struct cf_error *why)
+                     const json_t *version, const json_t *rotated, const struct cf_error *why)
 {
     struct cf_cli *cli = ctx;
     char size[32];
@@ -54,6 +54,7 @@ static void on_entry(void *ctx, const struct cf_spool_entry *entry, enum cf_sync
     cf_cli_info(cli, "%s: %s stored as version %lld (%s)%s", entry->collection, entry->name,
                 (long long)json_integer_value(json_object_get(version, "number")), size,
                 outcome == CF_SYNC_ALREADY_THERE ? ", by an earlier attempt" : "");
+    cf_cli_rotated(cli, entry->collection, rotated);
 }
 
 /* One spool (only collection's entries when it is not NULL). Returns the exit status. */

@@ -35,7 +35,7 @@ struct cf_spool_entry {
     char name[CF_SPOOL_NAME_MAX]; /* the file name within the spool */
     char collection[65];
     char sha256[CF_SHA256_HEX_LEN + 1];
-    int64_t created; /* Unix seconds of the time in the name */
+    int64_t created; /* Unix seconds of the time in the name: when the backup began, sent as its made_at */
     uint64_t size;   /* filled by cf_spool_list */
 };
 

@@ -70,14 +70,15 @@ static cf_code upload_once(struct cf_api *api, const char *path, const struct cf
         return cf_fail(err, CF_E_IO, "cannot open %s: %s", path, strerror(errno));
     snprintf(label, sizeof(label), "upload %s", entry->collection);
     cf_progress_init(&bar, label, entry->size, progress);
-    code = cf_upload_file(api, entry->collection, fd, entry->size, entry->sha256, &bar, result, err);
+    code = cf_upload_file(api, entry->collection, fd, entry->size, entry->sha256, entry->created, &bar, result,
+                          err);
     close(fd);
     return code;
 }
 
 cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct cf_spool_entry *entry,
-                            const char *spool, bool progress, json_t **version, bool *already_there,
-                            bool *unchecked, struct cf_error *err)
+                            const char *spool, bool progress, json_t **version, json_t **rotated,
+                            bool *already_there, bool *unchecked, struct cf_error *err)
 {
     const struct cf_retry_policy *policy = &cf_api_options(api)->retry;
     /* Only an attempt that may have reached the server makes the list worth reading:
@@ -86,6 +87,8 @@ cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct c
     cf_code code = CF_OK;
 
     *version = NULL;
+    if (rotated != NULL)
+        *rotated = NULL;
     *already_there = false;
     for (int n = 0;; n++) {
         json_t *list = NULL, *answer = NULL;
@@ -103,6 +106,8 @@ cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct c
         }
         if (code == CF_OK && found != NULL) {
             *version = json_incref((json_t *)found);
+            if (rotated != NULL)
+                *rotated = json_array();
             *already_there = true;
             json_decref(list);
             return CF_OK;
@@ -115,6 +120,8 @@ cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct c
             code = upload_once(api, path, entry, progress, &answer, err);
             if (code == CF_OK) {
                 *version = json_incref(json_object_get(answer, "version"));
+                if (rotated != NULL)
+                    *rotated = json_incref(json_object_get(answer, "rotated"));
                 json_decref(answer);
                 return CF_OK;
             }
@@ -130,10 +137,11 @@ cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct c
 }
 
 static void tell(const struct cf_sync_options *options, const struct cf_spool_entry *entry,
-                 enum cf_sync_outcome outcome, const json_t *version, const struct cf_error *why)
+                 enum cf_sync_outcome outcome, const json_t *version, const json_t *rotated,
+                 const struct cf_error *why)
 {
     if (options != NULL && options->on_entry != NULL)
-        options->on_entry(options->ctx, entry, outcome, version, why);
+        options->on_entry(options->ctx, entry, outcome, version, rotated, why);
 }
 
 /* One entry: CF_OK when it is confirmed and gone; else why it stays. */
@@ -142,13 +150,13 @@ static cf_code sync_entry(struct cf_api *api, const char *dir, const struct cf_s
                           struct cf_error *err)
 {
     char path[4096 + CF_SPOOL_NAME_MAX];
-    json_t *version = NULL;
+    json_t *version = NULL, *rotated = NULL;
     bool already_there = false;
     cf_code code;
 
     cf_spool_path(path, sizeof(path), dir, entry);
     code = cf_sync_upload_file(api, path, entry, dir, options != NULL && options->progress, &version,
-                               &already_there, &result->unchecked, err);
+                               &rotated, &already_there, &result->unchecked, err);
     if (code == CF_OK)
         code = cf_spool_remove(dir, entry, err);
     if (code == CF_OK) {
@@ -156,8 +164,9 @@ static cf_code sync_entry(struct cf_api *api, const char *dir, const struct cf_s
             result->already_there++;
         else
             result->uploaded++;
-        tell(options, entry, already_there ? CF_SYNC_ALREADY_THERE : CF_SYNC_UPLOADED, version, NULL);
+        tell(options, entry, already_there ? CF_SYNC_ALREADY_THERE : CF_SYNC_UPLOADED, version, rotated, NULL);
     }
+    json_decref(rotated);
     json_decref(version);
     return code;
 }
@@ -186,7 +195,7 @@ cf_code cf_sync_spool(struct cf_api *api, const char *dir, const char *collectio
             continue;
         /* Refused: this entry stays, the next one may go. */
         result->refused++;
-        tell(options, &entries[i], CF_SYNC_REFUSED, NULL, err);
+        tell(options, &entries[i], CF_SYNC_REFUSED, NULL, NULL, err);
         if (refused_code == CF_OK) {
             refused_code = code;
             cf_fail(&refusal, code, "%s", err->message);

@@ -42,9 +42,10 @@ enum cf_sync_outcome {
 
 struct cf_sync_options {
     bool progress; /* draw a progress line per entry */
-    /* Told about each entry that was dealt with (may be NULL). */
+    /* Told about each entry that was dealt with (may be NULL); rotated is the
+     * upload's "rotated" (numbers rotation deleted; empty unless uploaded now). */
     void (*on_entry)(void *ctx, const struct cf_spool_entry *entry, enum cf_sync_outcome outcome,
-                     const json_t *version, const struct cf_error *why);
+                     const json_t *version, const json_t *rotated, const struct cf_error *why);
     void *ctx;
 };
 
@@ -62,16 +63,17 @@ cf_code cf_sync_spool(struct cf_api *api, const char *dir, const char *collectio
                       struct cf_error *err);
 
 /* Uploads the file at path as entry (its collection, size, SHA-256 and
- * creation time) with retries, and deletes nothing. The version list is read
+ * creation time, sent as X-Coffer-Made-At) with retries, and deletes nothing. The version list is read
  * before an attempt only when an earlier one may have reached the server: in
  * this call, or, for a spool entry (spool names its directory), in an earlier
  * run (cf_spool_attempted); each attempt on a spool entry is marked first.
  * *version (caller decrefs) is the version that holds the file;
  * *already_there tells whether an earlier attempt had stored it; *unchecked
- * is set when the token may not list versions. */
+ * is set when the token may not list versions. *rotated (caller decrefs; may
+ * be NULL) is the answer's "rotated", an empty array when already there. */
 cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct cf_spool_entry *entry,
-                            const char *spool, bool progress, json_t **version, bool *already_there,
-                            bool *unchecked, struct cf_error *err);
+                            const char *spool, bool progress, json_t **version, json_t **rotated,
+                            bool *already_there, bool *unchecked, struct cf_error *err);
 
 /* True when version (an API version object) is the upload of entry. */
 bool cf_sync_version_confirms(const json_t *version, const struct cf_spool_entry *entry);

@@ -2,6 +2,7 @@
 
 #include "client/exit_codes.h"
 #include "client/interrupt.h"
+#include "common/rfc3339.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -112,7 +113,18 @@ static void versions_path(char *out, size_t out_len, const char *collection)
     snprintf(out, out_len, "/api/stable/repository/collection/%s/versions", collection);
 }
 
-cf_code cf_upload_stream(struct cf_api *api, const char *collection, struct cf_source *src,
+/* X-Coffer-Made-At, when made_at says when the backup was made. */
+static cf_code add_made_at(struct cf_api_request *req, int64_t made_at, struct cf_error *err)
+{
+    char header[32 + CF_RFC3339_SIZE], when[CF_RFC3339_SIZE];
+
+    if (made_at < 0)
+        return CF_OK;
+    snprintf(header, sizeof(header), "X-Coffer-Made-At: %s", cf_rfc3339(made_at, when));
+    return cf_api_request_header(req, header, err);
+}
+
+cf_code cf_upload_stream(struct cf_api *api, const char *collection, struct cf_source *src, int64_t made_at,
                          struct cf_progress *progress, json_t **result, struct cf_error *err)
 {
     struct cf_api_request req;
@@ -136,6 +148,8 @@ cf_code cf_upload_stream(struct cf_api *api, const char *collection, struct cf_s
         code = cf_api_request_header(&req, "Transfer-Encoding: chunked", err);
     if (code == CF_OK)
         code = cf_api_request_header(&req, "Trailer: X-Content-SHA256", err);
+    if (code == CF_OK)
+        code = add_made_at(&req, made_at, err);
     if (code == CF_OK) {
         curl_easy_setopt(req.curl, CURLOPT_READFUNCTION, stream_read);
         curl_easy_setopt(req.curl, CURLOPT_READDATA, &s);
@@ -207,7 +221,7 @@ static int file_seek(void *userdata, curl_off_t offset, int origin)
 }
 
 cf_code cf_upload_file(struct cf_api *api, const char *collection, int fd, uint64_t size,
-                       const char sha256[CF_SHA256_HEX_LEN + 1], struct cf_progress *progress,
+                       const char sha256[CF_SHA256_HEX_LEN + 1], int64_t made_at, struct cf_progress *progress,
                        json_t **result, struct cf_error *err)
 {
     struct cf_api_request req;
@@ -223,6 +237,8 @@ cf_code cf_upload_file(struct cf_api *api, const char *collection, int fd, uint6
         code = cf_api_request_header(&req, "Content-Type: application/octet-stream", err);
     if (code == CF_OK)
         code = cf_api_request_header(&req, header, err);
+    if (code == CF_OK)
+        code = add_made_at(&req, made_at, err);
     if (code == CF_OK) {
         curl_easy_setopt(req.curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
         curl_easy_setopt(req.curl, CURLOPT_READFUNCTION, file_read);

@@ -26,16 +26,20 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/* made_at is when the backup was made (Unix seconds), sent as the header
+ * X-Coffer-Made-At so that the server keeps it as the version's made_at
+ * beside its own created_at; a negative made_at sends no header. */
+
 /* *result is the server's {"version": {...}, "rotated": [...]} (caller
  * decrefs). A failure of the source comes back as the source reported it.
  * progress may be NULL. */
-cf_code cf_upload_stream(struct cf_api *api, const char *collection, struct cf_source *src,
+cf_code cf_upload_stream(struct cf_api *api, const char *collection, struct cf_source *src, int64_t made_at,
                          struct cf_progress *progress, json_t **result, struct cf_error *err);
 /* fd is read from offset 0 (and again, should libcurl need to rewind); it
  * stays the caller's. One attempt: retries are the caller's, who knows
  * whether a lost answer may already have stored the version. */
 cf_code cf_upload_file(struct cf_api *api, const char *collection, int fd, uint64_t size,
-                       const char sha256[CF_SHA256_HEX_LEN + 1], struct cf_progress *progress,
+                       const char sha256[CF_SHA256_HEX_LEN + 1], int64_t made_at, struct cf_progress *progress,
                        json_t **result, struct cf_error *err);
 
 #endif

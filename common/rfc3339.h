@@ -12,5 +12,11 @@
 char *cf_rfc3339(int64_t unix_seconds, char out[CF_RFC3339_SIZE]);
 /* Parses exactly "YYYY-MM-DDTHH:MM:SSZ" into Unix seconds; false otherwise. */
 bool cf_rfc3339_parse(const char *text, int64_t *out);
+/* Parses any RFC 3339 date-time (section 5.6) into Unix seconds: "T" or
+ * "t", optional fractional seconds (dropped, not rounded), "Z", "z" or an
+ * offset "+HH:MM" / "-HH:MM". Each field is checked against its range and the
+ * day against its month (leap years included); second 60 (a leap second) is
+ * taken as the next second. false for anything else; *out is then untouched. */
+bool cf_rfc3339_parse_any(const char *text, int64_t *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include "http_range.h"
 #include "metrics.h"
 #include "service_versions.h"
+#include "version_ref.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -70,8 +71,9 @@ static void upload_handed_off(struct cf_request *req, struct cf_upload_request *
 
 void cf_h_upload_begin(struct cf_request *req)
 {
-    struct cf_upload_request request = {req->params[0], 0, NULL, 0};
+    struct cf_upload_request request = {req->params[0], 0, NULL, 0, false, 0};
     const char *test_time = cf_request_header(req, "X-Coffer-Test-Time");
+    const char *made_at = cf_request_header(req, "X-Coffer-Made-At");
     struct cf_upload *up = NULL;
     struct cf_error err;
     cf_code code;
@@ -90,6 +92,16 @@ void cf_h_upload_begin(struct cf_request *req)
                           ? "X-Coffer-Test-Time must look like 2026-11-23T10:00:00Z"
                           : "X-Coffer-Test-Time is accepted by test servers only");
         return;
+    }
+    /* When the client made the backup: informational, on the client's clock (version_ref.h). */
+    if (made_at != NULL) {
+        code = cf_made_at_parse(made_at, (int64_t)time(NULL), &request.made_at, &err);
+        if (code != CF_OK) {
+            cf_reply_error(req, &err);
+            cf_error_dispose(&err);
+            return;
+        }
+        request.has_made_at = true;
     }
     if (cf_request_header(req, "X-Internal-Filename") != NULL) {
         upload_handed_off(req, &request);

@@ -22,7 +22,8 @@
 /* The columns of a version, in the order version_json reads them. */
 #define VERSION_COLUMNS                                                                                      \
     "v.id, v.collection_id, v.number, v.size, v.stored_size, v.sha256, v.compression,"                       \
-    " floor(extract(epoch FROM v.created_at))::bigint, v.uploaded_by"
+    " floor(extract(epoch FROM v.created_at))::bigint, v.uploaded_by,"                                      \
+    " floor(extract(epoch FROM v.made_at))::bigint"
 
 /* What the limits need to know, read by commit_state_from_row. */
 #define COMMIT_STATE_COLUMNS                                                                                 \
@@ -50,8 +51,8 @@ CF_STMT(
     stmt_commit_insert,
     "WITH n AS (UPDATE collections SET next_number = next_number + 1 WHERE id = $2 RETURNING next_number - 1"
     " AS number), v AS (INSERT INTO versions (id, collection_id, number, size, stored_size, sha256,"
-    " compression, storage_key, uploaded_by, created_at) SELECT $1::uuid, $2, n.number, $3, $4, $5, 'zstd',"
-    " $1::text, $6, to_timestamp($7::bigint) FROM n"
+    " compression, storage_key, uploaded_by, created_at, made_at) SELECT $1::uuid, $2, n.number, $3, $4, $5,"
+    " 'zstd', $1::text, $6, to_timestamp($7::bigint), to_timestamp($8::bigint) FROM n"
     " RETURNING *) SELECT " VERSION_COLUMNS " FROM v");
 /* One row per version (one row of NULLs when there is none), each with the
  * collection's owner and file name template. */
@@ -72,6 +73,8 @@ struct cf_upload {
     struct cf_app *app;
     struct cf_principal uploader; /* a copy without the collections list, for the audit log */
     int64_t created_at;           /* 0: now, at commit */
+    bool has_made_at;             /* made_at: the client's time of making, informational */
+    int64_t made_at;
     char key[37];                 /* version id = storage key */
     char collection_id[65];
     char uploaded_by[37];
@@ -253,6 +256,8 @@ cf_code cf_upload_begin(struct cf_app *app, const struct cf_principal *p,
     snprintf(up->collection_id, sizeof(up->collection_id), "%s", request->collection_id);
     snprintf(up->uploaded_by, sizeof(up->uploaded_by), "%s", p->token_id);
     up->created_at = request->created_at;
+    up->has_made_at = request->has_made_at;
+    up->made_at = request->made_at;
     up->uploader = *p;
     up->uploader.collections = NULL;
     up->one_time_token = p->one_time_upload;
@@ -309,20 +314,24 @@ cf_code cf_upload_write(struct cf_upload *up, const void *data, size_t len, stru
 static cf_code version_json(PGresult *res, int row, int first, const char *template_name, json_t **out,
                             struct cf_error *err)
 {
-    char name[320], created[CF_RFC3339_SIZE];
+    char name[320], created[CF_RFC3339_SIZE], made[CF_RFC3339_SIZE];
     int64_t number = strtoll(PQgetvalue(res, row, first + 2), NULL, 10);
     cf_code code = cf_version_filename(template_name, number, name, sizeof(name), err);
 
     if (code != CF_OK)
         return code;
     cf_rfc3339(strtoll(PQgetvalue(res, row, first + 7), NULL, 10), created);
-    *out = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s?}", "id", PQgetvalue(res, row, first),
+    if (!PQgetisnull(res, row, first + 9))
+        cf_rfc3339(strtoll(PQgetvalue(res, row, first + 9), NULL, 10), made);
+    *out = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s, s:s?, s:s?}", "id",
+                     PQgetvalue(res, row, first),
                      "collection_id", PQgetvalue(res, row, first + 1), "number", (json_int_t)number,
                      "filename", name, "size", (json_int_t)strtoll(PQgetvalue(res, row, first + 3), NULL, 10),
                      "stored_size", (json_int_t)strtoll(PQgetvalue(res, row, first + 4), NULL, 10), "sha256",
                      PQgetvalue(res, row, first + 5), "compression", PQgetvalue(res, row, first + 6),
                      "created_at", created, "uploaded_by",
-                     PQgetisnull(res, row, first + 8) ? NULL : PQgetvalue(res, row, first + 8));
+                     PQgetisnull(res, row, first + 8) ? NULL : PQgetvalue(res, row, first + 8), "made_at",
+                     PQgetisnull(res, row, first + 9) ? NULL : made);
     return *out != NULL ? CF_OK : cf_fail(err, CF_E_NOMEM, "out of memory");
 }
 
@@ -356,7 +365,7 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
 {
     struct cf_commit_state state;
     PGresult *res = NULL;
-    char size_text[24], stored_text[24], created_text[24], template_name[256];
+    char size_text[24], stored_text[24], created_text[24], made_text[24], template_name[256];
     struct rotation_plan plan = {0};
     int64_t created_at;
     cf_code code = cf_db_begin(db, err);
@@ -394,10 +403,12 @@ static cf_code commit_transaction(struct cf_upload *up, struct cf_db *db, const 
     snprintf(size_text, sizeof(size_text), "%lld", (long long)up->size);
     snprintf(stored_text, sizeof(stored_text), "%lld", (long long)stored_size);
     snprintf(created_text, sizeof(created_text), "%lld", (long long)created_at);
+    snprintf(made_text, sizeof(made_text), "%lld", (long long)up->made_at);
     {
-        const char *params[] = {up->key, up->collection_id, size_text,   stored_text,
-                                sha256,  up->uploaded_by,   created_text};
-        code = cf_db_query(db, &stmt_commit_insert, params, 7, &res, err);
+        const char *params[] = {up->key,         up->collection_id, size_text,
+                                stored_text,     sha256,            up->uploaded_by,
+                                created_text,    up->has_made_at ? made_text : NULL};
+        code = cf_db_query(db, &stmt_commit_insert, params, 8, &res, err);
     }
     if (code == CF_OK)
         code = version_json(res, 0, 0, template_name, version, err);

@@ -28,6 +28,8 @@ struct cf_upload_request {
     int64_t declared_length;     /* -1 when unknown (chunked) */
     const char *expected_sha256; /* NULL, or 64 hex digits checked at commit */
     int64_t created_at;          /* 0: now; else the test clock's time (allow_test_clock) */
+    bool has_made_at;            /* the client said when it made the backup (X-Coffer-Made-At) */
+    int64_t made_at;             /* then: Unix seconds, stored as the version's made_at */
 };
 
 /* CF_E_NOT_FOUND for a collection the principal cannot see; 413/409/400 when

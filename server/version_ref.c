@@ -1,5 +1,7 @@
 #include "server/version_ref.h"
 
+#include "common/rfc3339.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -169,5 +171,20 @@ cf_code cf_version_filename(const char *template_name, int64_t number, char *out
                        "the download name for version %" PRId64 " is longer than %zu bytes", number,
                        out_len > 0 ? out_len - 1 : 0);
     }
+    return CF_OK;
+}
+
+cf_code cf_made_at_parse(const char *text, int64_t now, int64_t *out, struct cf_error *err)
+{
+    int64_t made_at;
+
+    if (!cf_rfc3339_parse_any(text, &made_at))
+        return cf_fail(err, CF_E_BAD_REQUEST,
+                       "X-Coffer-Made-At must be an RFC 3339 time such as 2026-11-23T10:00:00Z");
+    if (made_at > now + CF_MADE_AT_MAX_AHEAD)
+        return cf_fail(err, CF_E_BAD_REQUEST,
+                       "X-Coffer-Made-At is more than a day ahead of the server's clock: is the client's clock "
+                       "right?");
+    *out = made_at;
     return CF_OK;
 }

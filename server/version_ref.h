@@ -1,5 +1,6 @@
-/* Version references in URLs ("latest", "first", "vN", "N", a UUID) and the
- * download file names built from a collection's template. Pure functions. */
+/* Version references in URLs ("latest", "first", "vN", "N", a UUID), the
+ * download file names built from a collection's template, and the time a
+ * client says it made a version (X-Coffer-Made-At). Pure functions. */
 #ifndef COFFER_SERVER_VERSION_REF_H
 #define COFFER_SERVER_VERSION_REF_H
 
@@ -33,5 +34,16 @@ void cf_uuid_v4(char out[37]);
  * template is empty or number < 1. */
 cf_code cf_version_filename(const char *template_name, int64_t number, char *out, size_t out_len,
                             struct cf_error *err);
+
+/* How far ahead of the server's clock a made_at may be: clients' clocks
+ * drift, and one set to local time while claiming UTC is up to 14 hours
+ * off, but a backup made more than a day after it arrives is a wrong clock. */
+#define CF_MADE_AT_MAX_AHEAD 86400
+
+/* The X-Coffer-Made-At value text (any RFC 3339 date-time, see
+ * cf_rfc3339_parse_any) as Unix seconds, when it is at most
+ * CF_MADE_AT_MAX_AHEAD seconds after now. CF_E_BAD_REQUEST otherwise, with a
+ * message naming the header; *out is then untouched. */
+cf_code cf_made_at_parse(const char *text, int64_t now, int64_t *out, struct cf_error *err);
 
 #endif

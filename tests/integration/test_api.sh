@@ -309,5 +309,35 @@ expect 200 "ready"
 TOKEN= api GET /live
 expect 200 "live"
 
+# --- made_at: when the client says it made the version (X-Coffer-Made-At), beside created_at
+TOKEN=$ADMIN api POST /api/stable/accounts -d '{"id": "made", "name": "Made"}'
+expect 201 "account for made_at"
+TOKEN=$ADMIN api POST $C -d '{"id": "made-db", "account_id": "made"}'
+expect 201 "collection for made_at"
+TOKEN=$ADMIN api POST "$C/made-db/versions" -H 'X-Coffer-Made-At: 2021-01-02T03:04:05.25+01:00' \
+    --data-binary 'made earlier'
+expect 201 "upload with X-Coffer-Made-At"
+eq "made_at is kept, in UTC, to the second" "$(jbody .version.made_at)" 2021-01-02T02:04:05Z
+check "created_at stays the server's time of upload" test "$(jbody .version.created_at)" \> 2026-01-01
+TOKEN=$ADMIN api POST "$C/made-db/versions" --data-binary 'made when uploaded'
+expect 201 "upload without X-Coffer-Made-At"
+eq "made_at is null when not sent" "$(jbody '.version | has("made_at") and .made_at == null')" true
+TOKEN=$ADMIN api GET "$C/made-db/versions"
+eq "the list carries made_at" "$(jbody '[.versions[].made_at] | tojson')" '["2021-01-02T02:04:05Z",null]'
+for bad in yesterday 2021-02-30T00:00:00Z '2021-01-02 03:04:05Z' 2021-01-02T03:04:05 1609556645; do
+    TOKEN=$ADMIN api POST "$C/made-db/versions" -H "X-Coffer-Made-At: $bad" --data-binary 'refused'
+    expect 400 bad_request "malformed X-Coffer-Made-At '$bad'"
+    check "the error names the header ('$bad')" grep -q 'X-Coffer-Made-At must be an RFC 3339 time' <<<"$(jbody .error)"
+done
+TOKEN=$ADMIN api POST "$C/made-db/versions" -H "X-Coffer-Made-At: $(date -u -d '+2 days' +%FT%TZ)" \
+    --data-binary 'refused'
+expect 400 bad_request "X-Coffer-Made-At two days ahead of the server"
+check "the error says the client's clock is ahead" grep -q 'more than a day ahead' <<<"$(jbody .error)"
+TOKEN=$ADMIN api POST "$C/made-db/versions" -H "X-Coffer-Made-At: $(date -u -d '+1 hour' +%FT%TZ)" \
+    --data-binary 'a clock an hour fast'
+expect 201 "X-Coffer-Made-At an hour ahead (a drifting clock) is accepted"
+TOKEN=$ADMIN api GET "$C/made-db/versions"
+eq "refused uploads stored nothing" "$(jbody '.versions | length')" 3
+
 cofferd_stop
 itest_finish

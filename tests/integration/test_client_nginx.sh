@@ -49,6 +49,9 @@ rc coffer push spooled
 eq "a spooled push through NGINX" "$RC" 0
 eq "the spool is empty" "$(spool_count "$ITEST_DIR/spool")" 0
 eq "two versions" "$(version_count db)" 2
+eq "X-Coffer-Made-At passes NGINX, on the handoff too: both have made_at" \
+    "$(TOKEN=$ACME api GET /api/stable/repository/collection/db/versions
+       jbody '[.versions[] | select(.made_at != null)] | length')" 2
 eq "both reached cofferd through the handoff" "$(handed_off)" 2
 rc coffer push stream --command 'head -c 20000000 /dev/zero; exit 1' 2>fail.err
 eq "a failing command through NGINX: exit 6" "$RC" 6

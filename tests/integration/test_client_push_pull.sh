@@ -89,17 +89,79 @@ eq "the restore command got version 1" "$(cat "$ITEST_DIR/restored.txt")" "$(pri
 rc coffer list files >"$ITEST_DIR/list.txt"
 eq "list exits 0" "$RC" 0
 eq "list: a header and three versions" "$(wc -l <"$ITEST_DIR/list.txt")" 4
-check "list shows sizes in bytes when not on a terminal" grep -Eq '^3 +[0-9TZ:-]+ +20 ' "$ITEST_DIR/list.txt"
+check "list shows sizes in bytes when not on a terminal" grep -Eq '^3 +[0-9TZ:-]+ +[0-9TZ:-]+ +20 ' "$ITEST_DIR/list.txt"
 coffer list --collection files --json >"$ITEST_DIR/list.json"
 eq "list --json is the server's answer" "$(jq '.versions | map(.number) | join(",")' -r "$ITEST_DIR/list.json")" "1,2,3"
-coffer list >"$ITEST_DIR/collections.txt"
-check "list without NAME shows the collections" grep -Eq '^files +acme +3 ' "$ITEST_DIR/collections.txt"
+coffer list >"$ITEST_DIR/backups.txt"
+check "list without NAME shows the configured backups and their newest version" \
+    grep -Eq '^files +files +3 +3 +[0-9TZ:-]+ +[0-9TZ:-]+ +20$' "$ITEST_DIR/backups.txt"
+check "one row per [backup] section" grep -Eq '^big +db +1 +1 ' "$ITEST_DIR/backups.txt"
 
 # --- no configuration file at all: COFFER_URL and COFFER_TOKEN are enough
 ( cd "$ITEST_DIR" && COFFER_URL=$COFFER_URL COFFER_TOKEN=$ACME "$COFFER_BIN/coffer" push --collection files \
     "$ITEST_DIR/plain.txt" ) && RC=0 || RC=$?
 eq "push with only COFFER_URL and COFFER_TOKEN" "$RC" 0
 eq "four versions of files" "$(version_count files)" 4
+( cd "$ITEST_DIR" && COFFER_URL=$COFFER_URL COFFER_TOKEN=$ACME "$COFFER_BIN/coffer" list ) \
+    >"$ITEST_DIR/collections.txt" && RC=0 || RC=$?
+eq "list without NAME and without [backup] sections" "$RC" 0
+check "lists the collections the token sees" grep -Eq '^files +acme +4 ' "$ITEST_DIR/collections.txt"
+
+# --- made_at: every way of pushing sends when its backup began, which the list shows
+coffer list --collection files --json >"$ITEST_DIR/made.json"
+eq "every version has a made_at (command, FILE, -, no configuration)" \
+    "$(jq '[.versions[] | select(.made_at == null)] | length' "$ITEST_DIR/made.json")" 0
+made=$(jq -r '.versions[0].made_at' "$ITEST_DIR/made.json")
+created=$(jq -r '.versions[0].created_at' "$ITEST_DIR/made.json")
+gap=$(($(date -d "$created" +%s) - $(date -d "$made" +%s)))
+check "a direct push is made just before it is stored (made_at $made, created_at $created)" \
+    test "$gap" -ge 0 -a "$gap" -le 60
+coffer list --collection files >"$ITEST_DIR/list.txt"
+check "coffer list shows made_at beside created_at" grep -Eq "^1 +$created +$made " "$ITEST_DIR/list.txt"
+
+# --- rotation is reported: -v names the versions it deleted, --json lists them
+TOKEN=$ACME api POST /api/stable/repository/collection \
+    -d '{"id": "rotating", "max_versions": 2, "strategy": "delete_oldest_when_adding_new"}'
+expect 201 "a collection that keeps two versions"
+echo "backup 1" | coffer push --collection rotating --json - >"$ITEST_DIR/rot1.json" && RC=0 || RC=$?
+eq "push --json" "$RC" 0
+eq "--json: the version" "$(jq .version.number "$ITEST_DIR/rot1.json")" 1
+eq "--json: nothing rotated" "$(jq -c .rotated "$ITEST_DIR/rot1.json")" "[]"
+echo "backup 2" | coffer push --collection rotating -
+echo "backup 3" | coffer push --collection rotating - 2>"$ITEST_DIR/rot-quiet.err"
+eq "without -v rotation stays quiet (cron)" "$(stat -c %s "$ITEST_DIR/rot-quiet.err")" 0
+echo "backup 4" | coffer -v push --collection rotating - 2>"$ITEST_DIR/rot.err" && RC=0 || RC=$?
+eq "a streamed push that rotates" "$RC" 0
+check "-v names the version rotated out" grep -qx "coffer push: rotating: rotation deleted version 2" "$ITEST_DIR/rot.err"
+printf 'backup 5\n' >"$ITEST_DIR/five.txt"
+rc coffer -v push --collection rotating --json "$ITEST_DIR/five.txt" >"$ITEST_DIR/rot5.json" 2>"$ITEST_DIR/rot5.err"
+eq "a file push that rotates" "$RC" 0
+eq "--json: the rotated numbers" "$(jq -c .rotated "$ITEST_DIR/rot5.json")" "[3]"
+eq "--json: the stored version" "$(jq .version.number "$ITEST_DIR/rot5.json")" 5
+check "-v names it for a file push too" grep -qx "coffer push: rotating: rotation deleted version 3" "$ITEST_DIR/rot5.err"
+eq "two versions kept" "$(version_count rotating)" 2
+
+# --- list without NAME with a machine token: the backups it may list, and a row for those it may not
+TOKEN=$ACME api POST /api/stable/auth/token \
+    -d '{"permissions": ["versions.upload", "versions.list"], "collections": ["files"]}'
+expect 201 "a machine token for files only"
+printf '%s\n' "$(jbody .token)" >"$ITEST_DIR/machine.token"
+rc coffer --token-file "$ITEST_DIR/machine.token" list >"$ITEST_DIR/machine.txt" 2>"$ITEST_DIR/machine.err"
+eq "list with a machine token: exit 0" "$RC" 0
+check "the backup it may list shows its newest version" grep -Eq '^files +files +4 +4 ' "$ITEST_DIR/machine.txt"
+check "the other says why in its row" grep -Eq '^big +db +cannot list: .*\(not_found\)$' "$ITEST_DIR/machine.txt"
+rc coffer --token-file "$ITEST_DIR/machine.token" list --json >"$ITEST_DIR/machine.json"
+eq "list --json with a machine token: exit 0" "$RC" 0
+eq "--json: one row per backup" "$(jq -c '[.backups[] | [.name, .collection]]' "$ITEST_DIR/machine.json")" \
+    '[["big","db"],["files","files"]]'
+eq "--json: the newest version" "$(jq '.backups[1].latest.number' "$ITEST_DIR/machine.json")" 4
+eq "--json: the refusal" "$(jq -r '.backups[0].error.code' "$ITEST_DIR/machine.json")" not_found
+TOKEN=$ACME api POST /api/stable/auth/token -d '{"permissions": ["versions.upload"], "collections": ["files"]}'
+printf '%s\n' "$(jbody .token)" >"$ITEST_DIR/upload.token"
+rc coffer --token-file "$ITEST_DIR/upload.token" list >"$ITEST_DIR/upload.txt"
+eq "list with an upload-only token: exit 0" "$RC" 0
+check "its rows say the permission is missing" grep -Eq '^files +files +cannot list: .*\(permission_denied\)$' \
+    "$ITEST_DIR/upload.txt"
 
 cofferd_stop
 itest_finish

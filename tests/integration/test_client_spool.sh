@@ -164,6 +164,38 @@ eq "sync with an upload-only token: exit 0" "$RC" 0
 eq "G is stored" "$(content db latest)" "backup G"
 check "with a warning that earlier attempts cannot be looked for" grep -q "versions.list" upload.err
 
+# --- a spooled backup keeps the time it was made: made_at is the push's, created_at the sync's
+cofferd_stop
+echo "backup H" >next
+rc coffer push db 2>/dev/null
+eq "push H while the server is down: exit 3" "$RC" 3
+sleep 2.2
+cofferd_start
+rc coffer sync
+eq "sync H: exit 0" "$RC" 0
+coffer list db --json >made.json
+eq "the latest is H" "$(content db latest)" "backup H"
+made=$(jq -r '.versions[-1].made_at' made.json)
+created=$(jq -r '.versions[-1].created_at' made.json)
+check "coffer list --json carries made_at" test "$made" != null
+gap=$(($(date -d "$created" +%s) - $(date -d "$made" +%s)))
+check "made_at ($made) is the push's, 2 s and more before created_at ($created), the sync's" test "$gap" -ge 2
+coffer list db >made.txt
+check "coffer list shows both" grep -Eq " $created +$made " made.txt
+
+# --- sync -v names the versions the rotation of each upload deleted
+TOKEN=$ACME api PUT /api/stable/repository/collection/db \
+    -d "{\"max_versions\": $(version_count db), \"strategy\": \"delete_oldest_when_adding_new\"}"
+expect 200 "db now keeps as many versions as it has"
+first=$(TOKEN=$ACME api GET /api/stable/repository/collection/db/versions && jbody '.versions[0].number')
+cofferd_stop
+echo "backup I" >next
+rc coffer push db 2>/dev/null
+cofferd_start
+rc coffer -v sync 2>rotated.err
+eq "sync I: exit 0" "$RC" 0
+check "sync -v names the version rotated out" grep -qx "coffer sync: db: rotation deleted version $first" rotated.err
+
 cd /
 cofferd_stop
 itest_finish

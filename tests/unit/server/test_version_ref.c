@@ -257,6 +257,51 @@ static void test_filename_refusals(void **state)
     cf_error_dispose(&err);
 }
 
+static void expect_bad_made_at(const char *text, int64_t now, const char *needle)
+{
+    struct cf_error err;
+    int64_t value = 42;
+
+    cf_error_init(&err);
+    assert_int_equal(cf_made_at_parse(text, now, &value, &err), CF_E_BAD_REQUEST);
+    assert_int_equal(err.code, CF_E_BAD_REQUEST);
+    if (strstr(err.message, "X-Coffer-Made-At") == NULL || strstr(err.message, needle) == NULL)
+        fail_msg("message \"%s\" for \"%s\" does not name the header and \"%s\"", err.message, text, needle);
+    assert_true(value == 42);
+    cf_error_dispose(&err);
+}
+
+/* 2026-11-23T10:00:00Z */
+#define NOW INT64_C(1795428000)
+
+static void test_made_at_accepted(void **state)
+{
+    int64_t value = 0;
+
+    (void)state;
+    assert_int_equal(cf_made_at_parse("2026-11-23T10:00:00Z", NOW, &value, NULL), CF_OK);
+    assert_true(value == NOW);
+    assert_int_equal(cf_made_at_parse("2026-11-23T12:00:00+02:00", NOW, &value, NULL), CF_OK);
+    assert_true(value == NOW);
+    /* The past, however far, is the client's business. */
+    assert_int_equal(cf_made_at_parse("1999-01-01T00:00:00Z", NOW, &value, NULL), CF_OK);
+    assert_true(value == INT64_C(915148800));
+    /* Up to a day ahead: a drifting clock, or local time sent as UTC. */
+    assert_int_equal(cf_made_at_parse("2026-11-24T10:00:00Z", NOW, &value, NULL), CF_OK);
+    assert_true(value == NOW + CF_MADE_AT_MAX_AHEAD);
+}
+
+static void test_made_at_refused(void **state)
+{
+    (void)state;
+    expect_bad_made_at("yesterday", NOW, "RFC 3339");
+    expect_bad_made_at("2026-11-23", NOW, "RFC 3339");
+    expect_bad_made_at("2026-02-30T10:00:00Z", NOW, "RFC 3339");
+    expect_bad_made_at("", NOW, "RFC 3339");
+    expect_bad_made_at("2026-11-24T10:00:01Z", NOW, "more than a day ahead");
+    expect_bad_made_at("9999-12-31T23:59:59Z", NOW, "more than a day ahead");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +315,8 @@ int main(void)
         cmocka_unit_test(test_filename_contract_examples),
         cmocka_unit_test(test_filename_edge_cases),
         cmocka_unit_test(test_filename_refusals),
+        cmocka_unit_test(test_made_at_accepted),
+        cmocka_unit_test(test_made_at_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
