@@ -9,18 +9,16 @@ COFFER_BUILD_PACKAGES=(
 )
 COFFER_RUN_PACKAGES=(postgresql-15 curl ca-certificates openssl zstd)
 # Every tool a test runs: shellcheck and envsubst (gettext-base) check the
-# compose files, python3 with PyYAML reads YAML and plays proxies, npm fetches
-# the OpenAPI validator that Debian does not package (coffer_install_npm_tools).
+# compose files, python3 with PyYAML reads YAML and plays proxies, and Perl's
+# JSON::Validator checks docs/openapi.yaml against the official OpenAPI 3.0
+# schema, which Debian ships in openapi-specification.
 COFFER_TEST_PACKAGES=(jq nginx procps prometheus influxdb docker-compose ceph-mon ceph-osd radosgw haproxy
-    shellcheck gettext-base python3 python3-yaml)
+    shellcheck gettext-base python3 python3-yaml libjson-validator-perl openapi-specification)
 
 coffer_install_deps()
 {
     local pkg missing=()
     for pkg in "${COFFER_BUILD_PACKAGES[@]}" "${COFFER_RUN_PACKAGES[@]}" "$@"; do
-        if [[ $pkg == npm ]] && command -v npm >/dev/null 2>&1; then
-            continue # another packaging of Node.js (NodeSource's) has npm inside and conflicts with Debian's
-        fi
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$pkg")
         fi
@@ -36,18 +34,3 @@ coffer_install_deps()
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Installs the npm packages pinned in tests/tools/package-lock.json into DIR
-# (npm ci checks each one against the lock file's hash) unless DIR already has
-# them for this lock file. Needs npm (coffer_install_deps npm).
-coffer_install_npm_tools()
-{
-    local dir=$1 tools
-    tools=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tests/tools" && pwd)
-    if [[ -x $dir/node_modules/.bin/validate-api ]] && cmp -s "$tools/package-lock.json" "$dir/package-lock.json"; then
-        return 0
-    fi
-    mkdir -p "$dir"
-    cp "$tools/package.json" "$tools/package-lock.json" "$dir/"
-    echo "coffer: installing the test tools of tests/tools/package.json into $dir" >&2
-    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
-}
