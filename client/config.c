@@ -35,9 +35,10 @@ const struct cf_client_option cf_server_options[] = {
     SERVER_OPT(timeout, CF_COPT_INT, "600", 1, 86400, NULL,
                "Seconds a transfer may go without moving a byte before it is given up."),
     SERVER_OPT(retries, CF_COPT_INT, "4", 0, 100, NULL,
-               "Further attempts after a network error or a 5xx answer (never after a 4xx)."),
+               "Retries in a whole command run, whichever requests fail, after network errors or 5xx "
+               "answers (never after a 4xx)."),
     SERVER_OPT(retry_delay, CF_COPT_INT, "2", 0, 3600, NULL,
-               "Seconds before the first retry; each further retry waits twice as long."),
+               "Seconds before a command's first retry; each further retry waits twice as long."),
     SERVER_OPT(retry_max_delay, CF_COPT_INT, "300", 0, 86400, NULL, "The longest wait between two attempts."),
 };
 const size_t cf_server_option_count = sizeof(cf_server_options) / sizeof(cf_server_options[0]);

@@ -111,6 +111,54 @@ check "the retries were announced (with -v)" grep -q "retry 2 of 2" net.err
 rc coffer --url "http://127.0.0.1:$(pg_free_port)" list db 2>net-quiet.err
 check "without -v and a terminal only the failure is printed" test "$(grep -c retry net-quiet.err)" -eq 0
 
+# --- the retry budget is the command's, not each request's: with the default
+# schedule (4 retries waiting 2, 4, 8 and 16 s: 30 s, docs/client.md) a
+# spooled push and a sync of two spools give up within it (they took 150 and
+# 180 s when every layer retried on its own); nobody listens on the port.
+port=$(pg_free_port)
+mkdir -p spool-a spool-b
+# budget_conf [KEY = VALUE]: the configuration, with one more [server] line.
+budget_conf()
+{
+    cat <<CONF
+[server]
+url = http://127.0.0.1:$port
+token_file = $ITEST_DIR/acme.token
+connect_timeout = 5
+${1:-}
+
+[backup a]
+collection = db
+command = printf 'spooled a\\n'
+spool = $ITEST_DIR/spool-a
+
+[backup b]
+collection = other
+command = printf 'spooled b\\n'
+spool = $ITEST_DIR/spool-b
+CONF
+}
+budget_conf >budget.conf
+budget_conf "retries = 0" >no-retry.conf
+budget() { "$COFFER_BIN/coffer" --config budget.conf -v "$@"; }
+rc "$COFFER_BIN/coffer" --config no-retry.conf push b 2>/dev/null
+eq "an entry waits in the second spool" "$(spool_count spool-b)" 1
+start=$(date +%s)
+rc budget push a 2>budget-push.err
+took=$(($(date +%s) - start))
+eq "a spooled push with the server down: exit 3" "$RC" 3
+eq "it retried 4 times in all" "$(grep -c 'retry [0-9] of 4 in' budget-push.err)" 4
+check "the waits were 2, 4, 8 and 16 s" grep -q "retry 4 of 4 in 16.0 s" budget-push.err
+check "and it gave up within the documented 30 s (+15 s), not $took s" test "$took" -lt 45
+start=$(date +%s)
+rc budget sync 2>budget-sync.err
+took=$(($(date +%s) - start))
+eq "sync of two spools with the server down: exit 3" "$RC" 3
+eq "it retried 4 times in all, not 4 per spool or per request" "$(grep -c 'retry [0-9] of 4 in' budget-sync.err)" 4
+check "both spools were tried" grep -q "syncing $ITEST_DIR/spool-b" budget-sync.err
+check "sync gave up within the documented 30 s (+15 s), not $took s" test "$took" -lt 45
+eq "the entries wait" "$(($(spool_count spool-a) + $(spool_count spool-b)))" 2
+
 # --- refusals: exit 4
 rc coffer push --collection nosuch - <<<"data" 2>nosuch.err
 eq "an unknown collection: exit 4" "$RC" 4
