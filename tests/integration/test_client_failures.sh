@@ -82,6 +82,7 @@ check "the message says so" grep -q "stopped reading before the end" early.err
 
 # --- tokens: exit 2
 printf 'not.a.token\n' >bad.token
+chmod 600 bad.token
 rc coffer --token-file bad.token list db 2>bad.err
 eq "a malformed token: exit 2" "$RC" 2
 check "the server's sentence and code are shown" grep -q "(401 invalid_token)" bad.err
@@ -89,6 +90,7 @@ check "and what to do" grep -q "check the token" bad.err
 check "the token never appears in messages" test "$(cat ./*.err | grep -c "$ACME")" -eq 0
 TOKEN=$ACME api POST /api/stable/auth/token -d '{"permissions": ["versions.list"]}'
 printf '%s\n' "$(jbody .token)" >list.token
+chmod 600 list.token
 rc coffer --token-file list.token push db 2>denied.err
 eq "a token without versions.upload: exit 2" "$RC" 2
 check "permission_denied is named" grep -q "permission_denied" denied.err
