@@ -100,6 +100,31 @@ eq "a revoked token: exit 2" "$RC" 2
 COFFER_TOKEN=$ACME rc "$COFFER_BIN/coffer" --url "$COFFER_URL" list --collection db >/dev/null
 eq "COFFER_TOKEN and --url without a file" "$RC" 0
 
+# --- a token that expires within 14 days: a warning with the date and the days
+# left, once per command, and the command's status unchanged; silent for the
+# 30 days of ACME's token
+TOKEN=$ACME api POST /api/stable/auth/token -d '{"ttl": 255600, "permissions": ["versions.list"]}'
+printf '%s\n' "$(jbody .token)" >short.token
+chmod 600 short.token
+expires=$(python3 -c 'import base64, json, sys, time
+p = sys.argv[1].split(".")[1]
+exp = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["exp"]
+print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(exp)))' "$(cat short.token)")
+rc coffer --token-file short.token list db >/dev/null 2>short.err
+eq "a token expiring in 2 days and 23 hours still works: exit 0" "$RC" 0
+check "the warning says the date and the days left ($expires)" \
+    grep -q "^coffer list: the token expires on $expires, in 2 days: " short.err
+check "and what to do" grep -q "ask an administrator for a new token (coffer admin token create) and put it into \
+short.token$" short.err
+eq "said once" "$(grep -c "token expires" short.err)" 1
+rc coffer --token-file short.token -q list db >/dev/null 2>short-quiet.err
+eq "not with -q" "$(grep -c "token expires" short-quiet.err)" 0
+rc coffer --token-file short.token --url "http://127.0.0.1:$(pg_free_port)" list db 2>short-net.err
+eq "exit status unchanged when the command fails (3)" "$RC" 3
+eq "said once, however many retries" "$(grep -c "token expires" short-net.err)" 1
+rc coffer list db >/dev/null 2>long.err
+eq "ACME's 30-day token: no warning" "$(grep -c "token expire" long.err)" 0
+
 # --- standard output that cannot be written (a full disk): exit 7, never 0
 rc coffer list db --json >/dev/full 2>full.err
 eq "list --json into a full disk: exit 7" "$RC" 7
