@@ -11,6 +11,7 @@
 
 struct cf_api {
     struct cf_api_options opts;
+    struct cf_retry retry;
     char *base;        /* the URL without trailing slashes */
     char *auth_header; /* "Authorization: Bearer ..."; wiped when freed */
     char *user_agent;
@@ -76,6 +77,7 @@ cf_code cf_api_new(const struct cf_api_options *opts, struct cf_api **out, struc
     api->opts.token = NULL;
     api->opts.user_agent = api->user_agent;
     api->opts.ca_file = api->ca_file;
+    cf_retry_init(&api->retry, &opts->retry, opts->on_retry, opts->on_retry_ctx);
 out:
     if (code != CF_OK) {
         cf_api_free(api);
@@ -90,10 +92,9 @@ const struct cf_api_options *cf_api_options(const struct cf_api *api)
     return &api->opts;
 }
 
-void cf_api_notify_retry(const struct cf_api *api, int n, int64_t delay_ms, const struct cf_error *why)
+struct cf_retry *cf_api_retry(struct cf_api *api)
 {
-    if (api->opts.on_retry != NULL)
-        api->opts.on_retry(api->opts.on_retry_ctx, n, delay_ms, why);
+    return &api->retry;
 }
 
 bool cf_api_segment_valid(const char *s)
@@ -327,10 +328,10 @@ static cf_code json_once(struct cf_api *api, const char *method, const char *pat
     return code;
 }
 
-cf_code cf_api_json(struct cf_api *api, const char *method, const char *path, const json_t *body,
-                    json_t **out, struct cf_error *err)
+/* One JSON exchange, retried from the API's budget when retry is set. */
+static cf_code json_call(struct cf_api *api, const char *method, const char *path, const json_t *body,
+                         bool retry, json_t **out, struct cf_error *err)
 {
-    bool retry = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     char *text = NULL;
     cf_code code;
 
@@ -340,15 +341,9 @@ cf_code cf_api_json(struct cf_api *api, const char *method, const char *path, co
         if (text == NULL)
             return cf_fail(err, CF_E_NOMEM, "out of memory");
     }
-    for (int attempt = 0;; attempt++) {
-        int64_t delay;
-
+    for (;;) {
         code = json_once(api, method, path, text, out, err);
-        if (code == CF_OK || !retry || attempt >= api->opts.retry.retries || !cf_retry_worth(code))
-            break;
-        delay = cf_retry_delay_ms(&api->opts.retry, attempt + 1);
-        cf_api_notify_retry(api, attempt + 1, delay, err);
-        if (!cf_retry_sleep(delay))
+        if (code == CF_OK || !retry || !cf_retry_again(&api->retry, code, err))
             break;
         if (err != NULL) {
             json_decref(err->fields);
@@ -357,4 +352,18 @@ cf_code cf_api_json(struct cf_api *api, const char *method, const char *path, co
     }
     free(text);
     return code;
+}
+
+cf_code cf_api_json(struct cf_api *api, const char *method, const char *path, const json_t *body,
+                    json_t **out, struct cf_error *err)
+{
+    bool retry = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+    return json_call(api, method, path, body, retry, out, err);
+}
+
+cf_code cf_api_json_once(struct cf_api *api, const char *method, const char *path, const json_t *body,
+                         json_t **out, struct cf_error *err)
+{
+    return json_call(api, method, path, body, false, out, err);
 }

@@ -31,9 +31,9 @@ struct cf_api_options {
     const char *user_agent; /* NULL: "coffer/<version>" */
     long connect_timeout;   /* seconds */
     long stall_timeout;     /* seconds a transfer may go without a byte moving */
-    struct cf_retry_policy retry;
+    struct cf_retry_policy retry; /* the budget of the whole run of this API (client/retry.h) */
     /* Called before each retry's wait (may be NULL): which retry, the wait, and why. */
-    void (*on_retry)(void *ctx, int retry, int64_t delay_ms, const struct cf_error *why);
+    cf_retry_hook on_retry;
     void *on_retry_ctx;
 };
 
@@ -44,8 +44,11 @@ struct cf_api;
 cf_code cf_api_new(const struct cf_api_options *opts, struct cf_api **out, struct cf_error *err);
 void cf_api_free(struct cf_api *api);
 const struct cf_api_options *cf_api_options(const struct cf_api *api);
-/* Tells the on_retry hook (if any) that retry n follows after delay_ms. */
-void cf_api_notify_retry(const struct cf_api *api, int n, int64_t delay_ms, const struct cf_error *why);
+/* The retry budget every request made through api shares (borrowed for
+ * api's life): callers that retry a step of their own use it, with
+ * cf_retry_again, so that one command never waits more than the policy's
+ * worst case in all. */
+struct cf_retry *cf_api_retry(struct cf_api *api);
 
 struct cf_api_request {
     CURL *curl;
@@ -73,10 +76,15 @@ cf_code cf_api_request_perform(struct cf_api_request *req, struct cf_error *err)
 void cf_api_request_dispose(struct cf_api_request *req);
 
 /* A JSON call: body (may be NULL) is sent as JSON, the answer parsed into
- * *out (NULL for 204; caller decrefs). GET and HEAD are retried per the
- * policy; other methods are not, since the first attempt may have taken effect. */
+ * *out (NULL for 204; caller decrefs). GET and HEAD are retried from the
+ * API's budget; other methods are not, since the first attempt may have
+ * taken effect. */
 cf_code cf_api_json(struct cf_api *api, const char *method, const char *path, const json_t *body,
                     json_t **out, struct cf_error *err);
+/* The same exchange, tried once: for a caller that retries a larger step
+ * this request is part of, so that the request is not retried twice. */
+cf_code cf_api_json_once(struct cf_api *api, const char *method, const char *path, const json_t *body,
+                         json_t **out, struct cf_error *err);
 
 /* The cf_code and message for an error answer: the API's JSON body when there
  * is one ("<error> (<status> <code>)", fields copied), else a sentence made

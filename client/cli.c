@@ -1,11 +1,13 @@
 #include "client/cli.h"
 
 #include "client/exit_codes.h"
+#include "client/token_expiry.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void cf_cli_init(struct cf_cli *cli, const char *command, const char *help)
@@ -237,6 +239,20 @@ static void on_retry(void *ctx, int retry, int64_t delay_ms, const struct cf_err
                 (double)delay_ms / 1000.0);
 }
 
+/* Said once per command run (the API is made once), before any request, and
+ * never with the token in it. */
+static void warn_expiry(struct cf_cli *cli, const char *token)
+{
+    char text[4096 + 512];
+    int64_t exp;
+
+    if (!cf_token_expiry(token, &exp))
+        return;
+    if (cf_token_expiry_warning(exp, (int64_t)time(NULL), cli->cfg.token == NULL ? cli->cfg.token_file : NULL,
+                                text, sizeof(text)))
+        cf_cli_warn(cli, "%s", text);
+}
+
 int cf_cli_connect(struct cf_cli *cli)
 {
     struct cf_api_options opts;
@@ -278,6 +294,8 @@ int cf_cli_connect(struct cf_cli *cli)
         opts.on_retry_ctx = cli;
         code = cf_api_new(&opts, &cli->api, &err);
     }
+    if (code == CF_OK)
+        warn_expiry(cli, token);
     if (token != NULL) {
         memset(token, 0, strlen(token));
         free(token);

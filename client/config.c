@@ -1,5 +1,7 @@
 #include "client/config.h"
 
+#include "client/private_file.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,9 +37,10 @@ const struct cf_client_option cf_server_options[] = {
     SERVER_OPT(timeout, CF_COPT_INT, "600", 1, 86400, NULL,
                "Seconds a transfer may go without moving a byte before it is given up."),
     SERVER_OPT(retries, CF_COPT_INT, "4", 0, 100, NULL,
-               "Further attempts after a network error or a 5xx answer (never after a 4xx)."),
+               "Retries in a whole command run, whichever requests fail, after network errors or 5xx "
+               "answers (never after a 4xx)."),
     SERVER_OPT(retry_delay, CF_COPT_INT, "2", 0, 3600, NULL,
-               "Seconds before the first retry; each further retry waits twice as long."),
+               "Seconds before a command's first retry; each further retry waits twice as long."),
     SERVER_OPT(retry_max_delay, CF_COPT_INT, "300", 0, 86400, NULL, "The longest wait between two attempts."),
 };
 const size_t cf_server_option_count = sizeof(cf_server_options) / sizeof(cf_server_options[0]);
@@ -275,6 +278,7 @@ struct file_load {
     struct cf_backup_def *current; /* the [backup NAME] being read, or NULL */
     bool in_server;                /* in [server] */
     int seen[SEEN_MAX];            /* line of each key of the current section; 0: not yet */
+    bool token_inline;             /* token = ... in [server] */
     struct cf_error *err;
     cf_code code;
 };
@@ -432,6 +436,8 @@ static int file_entry(void *user, const char *section, const char *name, const c
         load->code = cf_client_config_set(load->cfg, name, value, source, load->err);
     else
         load->code = cf_backup_def_set(load->current, name, value, source, load->err);
+    if (load->in_server && strcmp(name, "token") == 0)
+        load->token_inline = true;
     if (load->code == CF_OK && load->in_server &&
         (strcmp(name, "token") == 0 || strcmp(name, "token_file") == 0)) {
         const struct cf_client_option *other =
@@ -485,6 +491,10 @@ cf_code cf_client_config_load_file(struct cf_client_config *cfg, const char *pat
     if (load.file == NULL)
         return cf_fail(err, CF_E_VALIDATION, "cannot open config file %s: %s", path, strerror(errno));
     rc = ini_parse_stream(file_read_line, &load, file_entry, &load);
+    /* Checked on the descriptor just read: a config file without the token
+     * may stay readable (it names files, it holds no secret). */
+    if (load.code == CF_OK && rc == 0 && load.token_inline)
+        load.code = cf_private_file_check(fileno(load.file), path, "the token (token = in [server])", err);
     fclose(load.file);
     if (load.code != CF_OK)
         return load.code;
@@ -565,6 +575,10 @@ cf_code cf_client_config_token(const struct cf_client_config *cfg, char **out, s
     if (file == NULL)
         return cf_fail(err, CF_E_VALIDATION, "cannot read the token file %s: %s", cfg->token_file,
                        strerror(errno));
+    if (cf_private_file_check(fileno(file), cfg->token_file, "the token", err) != CF_OK) {
+        fclose(file);
+        return CF_E_VALIDATION;
+    }
     if (fgets(line, sizeof(line), file) == NULL)
         line[0] = '\0';
     fclose(file);

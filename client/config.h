@@ -72,7 +72,9 @@ void cf_client_config_init(struct cf_client_config *cfg);
 void cf_client_config_dispose(struct cf_client_config *cfg);
 
 /* Reads an INI file. Errors are CF_E_VALIDATION with "path:line: ..." (a file
- * that cannot be opened: "cannot open path: reason"). */
+ * that cannot be opened: "cannot open path: reason"). A file with the token
+ * inline (token = in [server]) must be private (client/private_file.h); one
+ * without may be readable by others. */
 cf_code cf_client_config_load_file(struct cf_client_config *cfg, const char *path, struct cf_error *err);
 /* Applies COFFER_URL, COFFER_TOKEN, COFFER_TOKEN_FILE and COFFER_CA_FILE when set. */
 cf_code cf_client_config_load_env(struct cf_client_config *cfg, struct cf_error *err);
@@ -98,8 +100,9 @@ cf_code cf_backup_def_copy(struct cf_backup_def *dst, const struct cf_backup_def
 void cf_backup_def_dispose(struct cf_backup_def *def);
 
 /* The token to send: token, else the first line of token_file. Caller frees
- * *out (it is a secret: wipe it). CF_E_VALIDATION when neither is set or the
- * file cannot be read. */
+ * *out (it is a secret: wipe it). CF_E_VALIDATION when neither is set, the
+ * file cannot be read, or it is open to group or others
+ * (client/private_file.h). */
 cf_code cf_client_config_token(const struct cf_client_config *cfg, char **out, struct cf_error *err);
 
 /* True when id is a collection (or account) id: ^[A-Za-z0-9][A-Za-z0-9-]{0,63}$. */

@@ -183,7 +183,6 @@ cf_code cf_download(struct cf_api *api, const char *collection, const char *ref,
                     const struct cf_download_sink *sink, struct cf_progress *progress,
                     struct cf_download_info *info, struct cf_error *err)
 {
-    const struct cf_retry_policy *policy = &cf_api_options(api)->retry;
     struct transfer t;
     char path[512];
     cf_code code;
@@ -197,16 +196,12 @@ cf_code cf_download(struct cf_api *api, const char *collection, const char *ref,
     if (t.zd == NULL)
         return cf_fail(err, CF_E_NOMEM, "out of memory");
     snprintf(path, sizeof(path), "/api/stable/repository/collection/%s/versions/%s", collection, ref);
-    for (int n = 0;; n++) {
-        int64_t delay;
-
+    for (;;) {
         code = attempt(api, path, &t, err);
-        if (code == CF_OK || n >= policy->retries || !cf_retry_worth(code))
+        if (code == CF_OK)
             break;
-        delay = cf_retry_delay_ms(policy, n + 1);
         cf_progress_done(progress);
-        cf_api_notify_retry(api, n + 1, delay, err);
-        if (!cf_retry_sleep(delay))
+        if (!cf_retry_again(cf_api_retry(api), code, err))
             break;
         code = sink->restart(sink->ctx, err);
         if (code != CF_OK)

@@ -18,6 +18,37 @@ int64_t cf_retry_delay_ms(const struct cf_retry_policy *policy, int n)
     return delay < policy->max_delay_ms ? delay : policy->max_delay_ms;
 }
 
+int64_t cf_retry_worst_wait_ms(const struct cf_retry_policy *policy)
+{
+    int64_t total = 0;
+
+    for (int n = 1; n <= policy->retries; n++)
+        total += cf_retry_delay_ms(policy, n);
+    return total;
+}
+
+void cf_retry_init(struct cf_retry *retry, const struct cf_retry_policy *policy, cf_retry_hook hook,
+                   void *hook_ctx)
+{
+    retry->policy = *policy;
+    retry->used = 0;
+    retry->hook = hook;
+    retry->hook_ctx = hook_ctx;
+}
+
+bool cf_retry_again(struct cf_retry *retry, cf_code code, const struct cf_error *why)
+{
+    int64_t delay;
+
+    if (code == CF_OK || !cf_retry_worth(code) || retry->used >= retry->policy.retries || cf_interrupted())
+        return false;
+    retry->used++;
+    delay = cf_retry_delay_ms(&retry->policy, retry->used);
+    if (retry->hook != NULL)
+        retry->hook(retry->hook_ctx, retry->used, delay, why);
+    return cf_retry_sleep(delay);
+}
+
 bool cf_retry_worth(cf_code code)
 {
     int status;

@@ -1,4 +1,6 @@
 #include "client/secret.h"
+
+#include "client/private_file.h"
 #include "common/fdio.h"
 
 #include <errno.h>
@@ -91,9 +93,11 @@ out:
 
 /* Reads the start of the file at path into buf: up to cap bytes, stopping
  * early after a newline when stop_at_newline (a passphrase may come from a
- * pipe whose writer stays open). what names the file in messages. */
-static cf_code read_head(const char *path, const char *what, bool stop_at_newline, char *buf, size_t cap,
-                         size_t *len, struct cf_error *err)
+ * pipe whose writer stays open). what names the file in messages, holds
+ * what it holds; a regular file open to group or others is refused
+ * (client/private_file.h). */
+static cf_code read_head(const char *path, const char *what, const char *holds, bool stop_at_newline,
+                         char *buf, size_t cap, size_t *len, struct cf_error *err)
 {
     char text[128];
     int fd = -1;
@@ -107,6 +111,9 @@ static cf_code read_head(const char *path, const char *what, bool stop_at_newlin
                      cf_errno_text(e, text, sizeof(text)));
         goto out;
     }
+    rc = cf_private_file_check(fd, path, holds, err);
+    if (rc != CF_OK)
+        goto out;
     while (*len < cap) {
         ssize_t got = read(fd, buf + *len, cap - *len);
         if (got < 0 && errno == EINTR)
@@ -143,7 +150,7 @@ cf_code cf_secret_load_key_file(const char *path, struct cf_secret *out, struct 
     rc = cf_sodium_start(err);
     if (rc != CF_OK)
         goto out;
-    rc = read_head(path, "key file", false, data, sizeof(data), &len, err);
+    rc = read_head(path, "key file", "an encryption key", false, data, sizeof(data), &len, err);
     if (rc != CF_OK)
         goto out;
     if (len == sizeof(data)) {
@@ -197,7 +204,7 @@ cf_code cf_secret_load_passphrase_file(const char *path, struct cf_secret *out, 
     cf_code rc;
 
     cf_secret_wipe(out);
-    rc = read_head(path, "passphrase file", true, data, sizeof(data), &len, err);
+    rc = read_head(path, "passphrase file", "a passphrase", true, data, sizeof(data), &len, err);
     if (rc != CF_OK)
         goto out;
     newline = memchr(data, '\n', len);

@@ -38,13 +38,15 @@ struct cf_secret {
  * written file is removed), CF_E_INTERNAL when libsodium cannot start. */
 cf_code cf_secret_generate_key_file(const char *path, struct cf_error *err);
 /* Reads a key file written by cf_secret_generate_key_file into out (which it
- * wipes first). A missing, unreadable or malformed file is CF_E_VALIDATION with
- * a message naming the path. */
+ * wipes first). A missing, unreadable, malformed file, or one open to group
+ * or others (client/private_file.h), is CF_E_VALIDATION with a message naming
+ * the path. */
 cf_code cf_secret_load_key_file(const char *path, struct cf_secret *out, struct cf_error *err);
 /* Reads a passphrase: the file's first line, without its line ending (LF or
  * CRLF). An empty first line, one longer than CF_PASSPHRASE_MAX bytes or one
- * holding a NUL byte is refused, as is a missing or unreadable file: all
- * CF_E_VALIDATION with a message naming the path. */
+ * holding a NUL byte is refused, as is a missing or unreadable file or one
+ * open to group or others (client/private_file.h): all CF_E_VALIDATION with
+ * a message naming the path. */
 cf_code cf_secret_load_passphrase_file(const char *path, struct cf_secret *out, struct cf_error *err);
 /* Wipes the secret (sodium_memzero). NULL is a no-op. */
 void cf_secret_wipe(struct cf_secret *secret);

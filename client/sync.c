@@ -43,7 +43,8 @@ static cf_code find_confirmation(struct cf_api *api, const struct cf_spool_entry
 
     *found = NULL;
     snprintf(path, sizeof(path), "/api/stable/repository/collection/%s/versions", entry->collection);
-    code = cf_api_json(api, "GET", path, NULL, list, err);
+    /* Once: the caller retries the whole step, this look and the upload. */
+    code = cf_api_json_once(api, "GET", path, NULL, list, err);
     if (code != CF_OK)
         return code;
     versions = json_object_get(*list, "versions");
@@ -80,7 +81,6 @@ cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct c
                             const char *spool, bool progress, json_t **version, json_t **rotated,
                             bool *already_there, bool *unchecked, struct cf_error *err)
 {
-    const struct cf_retry_policy *policy = &cf_api_options(api)->retry;
     /* Only an attempt that may have reached the server makes the list worth reading:
      * a fresh backup equal to a recent version is still a new version. */
     bool look = spool != NULL && cf_spool_attempted(spool, entry);
@@ -90,10 +90,9 @@ cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct c
     if (rotated != NULL)
         *rotated = NULL;
     *already_there = false;
-    for (int n = 0;; n++) {
+    for (;;) {
         json_t *list = NULL, *answer = NULL;
         const json_t *found = NULL;
-        int64_t delay;
 
         if (look) {
             code = find_confirmation(api, entry, &list, &found, err);
@@ -127,11 +126,7 @@ cf_code cf_sync_upload_file(struct cf_api *api, const char *path, const struct c
             }
             json_decref(answer);
         }
-        if (n >= policy->retries || !cf_retry_worth(code))
-            return code;
-        delay = cf_retry_delay_ms(policy, n + 1);
-        cf_api_notify_retry(api, n + 1, delay, err);
-        if (!cf_retry_sleep(delay))
+        if (!cf_retry_again(cf_api_retry(api), code, err))
             return code;
     }
 }

@@ -23,7 +23,8 @@ client_setup()
         api POST /api/stable/repository/collection -d "{\"id\": \"$c\", \"account_id\": \"acme\"}"
         check "client_setup: collection $c" test "$STATUS" = 201
     done
-    api POST /api/stable/auth/token -d '{"account_id": "acme", "ttl": 86400, "permissions": ["collections.create",
+    # 30 days: past the 14 days within which coffer warns that a token expires.
+    api POST /api/stable/auth/token -d '{"account_id": "acme", "ttl": 2592000, "permissions": ["collections.create",
       "collections.view", "collections.modify", "collections.delete", "versions.upload", "versions.list",
       "versions.download", "versions.delete", "tokens.create", "tokens.view", "tokens.revoke"]}'
     check "client_setup: account token" test "$STATUS" = 201

@@ -12,6 +12,7 @@ export -n COFFER_URL
 mkdir -p "$HOME"
 cd "$ITEST_DIR"
 printf '%s\n' "$ADMIN" >admin.token
+chmod 600 admin.token
 CLIENT_CONF=$ITEST_DIR/admin.conf
 printf '[server]\nurl = %s\ntoken_file = %s/admin.token\nretries = 0\n' "$COFFER_URL" "$ITEST_DIR" >"$CLIENT_CONF"
 
@@ -65,7 +66,8 @@ rc coffer admin token create --account shop --permissions versions.fly 2>perm.er
 eq "an unknown permission: exit 4" "$RC" 4
 check "the server's field message" grep -q "^  permissions: " perm.err
 
-# The new token works with the client.
+# The new token works with the client (from a private file: coffer refuses others).
+chmod 600 shop.token
 printf '[server]\nurl = %s\ntoken_file = %s/shop.token\n' "$COFFER_URL" "$ITEST_DIR" >shop.conf
 echo "shop data" | "$COFFER_BIN/coffer" --config shop.conf push --collection shop-db - && RC=0 || RC=$?
 eq "a push with the minted token" "$RC" 0

@@ -158,6 +158,31 @@ golden config-no-command --config ok.conf push db
 golden config-unknown-backup --config ok.conf push www
 golden config-token-file-missing --config ok.conf list db
 
+# --- secrets in files open to group or others are refused, naming the file and the chmod to run
+printf 'eyJ.token.text\n' >"$scratch/cwd/open.token"
+chmod 644 "$scratch/cwd/open.token"
+golden config-token-file-open --url http://127.0.0.1:1 --token-file open.token list --collection db
+EXTRA_ENV="COFFER_URL=http://127.0.0.1:1 COFFER_TOKEN_FILE=open.token" golden config-token-file-env-open \
+    list --collection db
+ln -sf open.token "$scratch/cwd/link.token"
+golden config-token-file-link-open --url http://127.0.0.1:1 --token-file link.token list --collection db
+cat >"$scratch/cwd/inline.conf" <<'CONF'
+[server]
+url = http://127.0.0.1:1
+token = eyJ.token.text
+CONF
+chmod 640 "$scratch/cwd/inline.conf"
+golden config-token-inline-open --config inline.conf list --collection db
+printf 'coffer-key-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n' >"$scratch/cwd/open.key"
+chmod 640 "$scratch/cwd/open.key"
+printf 'data\n' >"$scratch/cwd/data.txt"
+golden config-key-file-open --url http://127.0.0.1:1 --token-file /dev/null push --collection db \
+    --key-file open.key data.txt
+printf 'correct horse\n' >"$scratch/cwd/open.phrase"
+chmod 604 "$scratch/cwd/open.phrase"
+golden config-passphrase-file-open --url http://127.0.0.1:1 --token-file /dev/null push --collection db \
+    --passphrase-file open.phrase data.txt
+
 # --- output that cannot be written (a full disk) is a failure, not exit 0
 for args in --version "help push" "list --help"; do
     status=0

@@ -19,6 +19,7 @@ cd "$ITEST_DIR"
 } >plain.txt
 printf 'correct horse battery staple\n' >phrase.txt
 printf 'wrong horse battery staple\n' >wrong.txt
+chmod 600 phrase.txt wrong.txt
 
 # --- keygen
 rc "$COFFER_BIN/coffer" keygen key.file

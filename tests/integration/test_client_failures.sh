@@ -82,6 +82,7 @@ check "the message says so" grep -q "stopped reading before the end" early.err
 
 # --- tokens: exit 2
 printf 'not.a.token\n' >bad.token
+chmod 600 bad.token
 rc coffer --token-file bad.token list db 2>bad.err
 eq "a malformed token: exit 2" "$RC" 2
 check "the server's sentence and code are shown" grep -q "(401 invalid_token)" bad.err
@@ -89,6 +90,7 @@ check "and what to do" grep -q "check the token" bad.err
 check "the token never appears in messages" test "$(cat ./*.err | grep -c "$ACME")" -eq 0
 TOKEN=$ACME api POST /api/stable/auth/token -d '{"permissions": ["versions.list"]}'
 printf '%s\n' "$(jbody .token)" >list.token
+chmod 600 list.token
 rc coffer --token-file list.token push db 2>denied.err
 eq "a token without versions.upload: exit 2" "$RC" 2
 check "permission_denied is named" grep -q "permission_denied" denied.err
@@ -97,6 +99,31 @@ rc coffer --token-file list.token list db 2>/dev/null
 eq "a revoked token: exit 2" "$RC" 2
 COFFER_TOKEN=$ACME rc "$COFFER_BIN/coffer" --url "$COFFER_URL" list --collection db >/dev/null
 eq "COFFER_TOKEN and --url without a file" "$RC" 0
+
+# --- a token that expires within 14 days: a warning with the date and the days
+# left, once per command, and the command's status unchanged; silent for the
+# 30 days of ACME's token
+TOKEN=$ACME api POST /api/stable/auth/token -d '{"ttl": 255600, "permissions": ["versions.list"]}'
+printf '%s\n' "$(jbody .token)" >short.token
+chmod 600 short.token
+expires=$(python3 -c 'import base64, json, sys, time
+p = sys.argv[1].split(".")[1]
+exp = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))["exp"]
+print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(exp)))' "$(cat short.token)")
+rc coffer --token-file short.token list db >/dev/null 2>short.err
+eq "a token expiring in 2 days and 23 hours still works: exit 0" "$RC" 0
+check "the warning says the date and the days left ($expires)" \
+    grep -q "^coffer list: the token expires on $expires, in 2 days: " short.err
+check "and what to do" grep -q "ask an administrator for a new token (coffer admin token create) and put it into \
+short.token$" short.err
+eq "said once" "$(grep -c "token expires" short.err)" 1
+rc coffer --token-file short.token -q list db >/dev/null 2>short-quiet.err
+eq "not with -q" "$(grep -c "token expires" short-quiet.err)" 0
+rc coffer --token-file short.token --url "http://127.0.0.1:$(pg_free_port)" list db 2>short-net.err
+eq "exit status unchanged when the command fails (3)" "$RC" 3
+eq "said once, however many retries" "$(grep -c "token expires" short-net.err)" 1
+rc coffer list db >/dev/null 2>long.err
+eq "ACME's 30-day token: no warning" "$(grep -c "token expire" long.err)" 0
 
 # --- standard output that cannot be written (a full disk): exit 7, never 0
 rc coffer list db --json >/dev/full 2>full.err
@@ -110,6 +137,54 @@ check "the message names the address" grep -q "cannot talk to http://127.0.0.1:"
 check "the retries were announced (with -v)" grep -q "retry 2 of 2" net.err
 rc coffer --url "http://127.0.0.1:$(pg_free_port)" list db 2>net-quiet.err
 check "without -v and a terminal only the failure is printed" test "$(grep -c retry net-quiet.err)" -eq 0
+
+# --- the retry budget is the command's, not each request's: with the default
+# schedule (4 retries waiting 2, 4, 8 and 16 s: 30 s, docs/client.md) a
+# spooled push and a sync of two spools give up within it (they took 150 and
+# 180 s when every layer retried on its own); nobody listens on the port.
+port=$(pg_free_port)
+mkdir -p spool-a spool-b
+# budget_conf [KEY = VALUE]: the configuration, with one more [server] line.
+budget_conf()
+{
+    cat <<CONF
+[server]
+url = http://127.0.0.1:$port
+token_file = $ITEST_DIR/acme.token
+connect_timeout = 5
+${1:-}
+
+[backup a]
+collection = db
+command = printf 'spooled a\\n'
+spool = $ITEST_DIR/spool-a
+
+[backup b]
+collection = other
+command = printf 'spooled b\\n'
+spool = $ITEST_DIR/spool-b
+CONF
+}
+budget_conf >budget.conf
+budget_conf "retries = 0" >no-retry.conf
+budget() { "$COFFER_BIN/coffer" --config budget.conf -v "$@"; }
+rc "$COFFER_BIN/coffer" --config no-retry.conf push b 2>/dev/null
+eq "an entry waits in the second spool" "$(spool_count spool-b)" 1
+start=$(date +%s)
+rc budget push a 2>budget-push.err
+took=$(($(date +%s) - start))
+eq "a spooled push with the server down: exit 3" "$RC" 3
+eq "it retried 4 times in all" "$(grep -c 'retry [0-9] of 4 in' budget-push.err)" 4
+check "the waits were 2, 4, 8 and 16 s" grep -q "retry 4 of 4 in 16.0 s" budget-push.err
+check "and it gave up within the documented 30 s (+15 s), not $took s" test "$took" -lt 45
+start=$(date +%s)
+rc budget sync 2>budget-sync.err
+took=$(($(date +%s) - start))
+eq "sync of two spools with the server down: exit 3" "$RC" 3
+eq "it retried 4 times in all, not 4 per spool or per request" "$(grep -c 'retry [0-9] of 4 in' budget-sync.err)" 4
+check "both spools were tried" grep -q "syncing $ITEST_DIR/spool-b" budget-sync.err
+check "sync gave up within the documented 30 s (+15 s), not $took s" test "$took" -lt 45
+eq "the entries wait" "$(($(spool_count spool-a) + $(spool_count spool-b)))" 2
 
 # --- refusals: exit 4
 rc coffer push --collection nosuch - <<<"data" 2>nosuch.err

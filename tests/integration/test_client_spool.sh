@@ -155,6 +155,7 @@ eq "and the .part file of the dead run is gone" "$(find "$SPOOL" -name '*.part' 
 # --- an upload-only token (no versions.list) still syncs
 TOKEN=$ACME api POST /api/stable/auth/token -d '{"permissions": ["versions.upload"], "collections": ["db"]}'
 printf '%s\n' "$(jbody .token)" >upload.token
+chmod 600 upload.token
 cofferd_stop
 echo "backup G" >next
 rc coffer --token-file upload.token push db 2>/dev/null

@@ -144,8 +144,11 @@ else
     exit 1
 fi
 
-key_file=$fixtures/key
-pass_file=$fixtures/passphrase
+# coffer refuses secrets open to others, and git keeps no 0600: private copies.
+cp "$fixtures/key" "$fixtures/passphrase" "$scratch/"
+chmod 600 "$scratch/key" "$scratch/passphrase"
+key_file=$scratch/key
+pass_file=$scratch/passphrase
 by_key=$fixtures/sealed-with-key.cfr
 by_pass=$fixtures/sealed-with-passphrase.cfr
 
@@ -156,6 +159,7 @@ expect_opens passphrase --passphrase-file "$pass_file" "$by_pass"
 printf 'coffer-key-1:%s\n' "$("$python" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
     >"$scratch/other.key"
 head -n 1 "$pass_file" | tr -d '\r' | sed 's/ $//' >"$scratch/other.pass"
+chmod 600 "$scratch/other.key" "$scratch/other.pass"
 check_one_refusal "the wrong key is refused at chunk 1" \
     wrong-key --key-file "$scratch/other.key" "$by_key" "chunk 1 does not authenticate: wrong key or passphrase"
 check_one_refusal "the wrong passphrase is refused at chunk 1" \

@@ -292,6 +292,105 @@ static void test_token_file(void **state)
     cf_client_config_dispose(&cfg);
 }
 
+/* Loads the token from path, expecting CF_E_VALIDATION and message. */
+static void expect_token_refused(const char *file, const char *message)
+{
+    struct cf_client_config cfg;
+    struct cf_error err;
+    char *token = NULL;
+
+    cf_client_config_init(&cfg);
+    cf_error_init(&err);
+    assert_int_equal(cf_client_config_set(&cfg, "token_file", file, "test", &err), CF_OK);
+    assert_int_equal(cf_client_config_token(&cfg, &token, &err), CF_E_VALIDATION);
+    assert_null(token);
+    if (strcmp(err.message, message) != 0)
+        fail_msg("message \"%s\", want \"%s\"", err.message, message);
+    cf_error_dispose(&err);
+    cf_client_config_dispose(&cfg);
+}
+
+static void expect_token_read(const char *file)
+{
+    struct cf_client_config cfg;
+    struct cf_error err;
+    char *token = NULL;
+
+    cf_client_config_init(&cfg);
+    cf_error_init(&err);
+    assert_int_equal(cf_client_config_set(&cfg, "token_file", file, "test", &err), CF_OK);
+    if (cf_client_config_token(&cfg, &token, &err) != CF_OK)
+        fail_msg("refused: %s", err.message);
+    assert_string_equal(token, "eyJ.token.text");
+    free(token);
+    cf_error_dispose(&err);
+    cf_client_config_dispose(&cfg);
+}
+
+static void test_token_file_open_to_others_is_refused(void **state)
+{
+    static const mode_t refused[] = {0644, 0640, 0604, 0620, 0602, 0660, 0666, 0601};
+    char message[512], link_path[80];
+
+    (void)state;
+    write_config("eyJ.token.text\n");
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        assert_int_equal(chmod(path, refused[i]), 0);
+        snprintf(message, sizeof(message), "%s is open to group or others (mode %04o) and holds the token: "
+                 "run chmod 600 %s", path, (unsigned)refused[i], path);
+        expect_token_refused(path, message);
+    }
+    assert_int_equal(chmod(path, 0600), 0);
+    expect_token_read(path);
+    assert_int_equal(chmod(path, 0400), 0);
+    expect_token_read(path);
+    /* A link is followed; the file it leads to must be private. */
+    snprintf(link_path, sizeof(link_path), "%s.link", path);
+    assert_int_equal(symlink(path, link_path), 0);
+    expect_token_read(link_path);
+    assert_int_equal(chmod(path, 0644), 0);
+    snprintf(message, sizeof(message), "%s is open to group or others (mode 0644) and holds the token: "
+             "run chmod 600 %s", link_path, link_path);
+    expect_token_refused(link_path, message);
+    unlink(link_path);
+    unlink(path);
+}
+
+static void test_inline_token_needs_a_private_config(void **state)
+{
+    struct cf_client_config cfg;
+    struct cf_error err;
+    char message[512];
+
+    (void)state;
+    /* Without a token the file may be readable: it names files, holds no secret. */
+    write_config("[server]\nurl = http://x\ntoken_file = /etc/coffer/token\n");
+    assert_int_equal(chmod(path, 0644), 0);
+    cf_client_config_init(&cfg);
+    cf_error_init(&err);
+    if (cf_client_config_load_file(&cfg, path, &err) != CF_OK)
+        fail_msg("refused: %s", err.message);
+    cf_client_config_dispose(&cfg);
+    unlink(path);
+
+    write_config("[server]\nurl = http://x\ntoken = eyJ.token.text\n");
+    assert_int_equal(chmod(path, 0644), 0);
+    cf_client_config_init(&cfg);
+    assert_int_equal(cf_client_config_load_file(&cfg, path, &err), CF_E_VALIDATION);
+    snprintf(message, sizeof(message), "%s is open to group or others (mode 0644) and holds the token "
+             "(token = in [server]): run chmod 600 %s", path, path);
+    assert_string_equal(err.message, message);
+    cf_client_config_dispose(&cfg);
+    assert_int_equal(chmod(path, 0600), 0);
+    cf_client_config_init(&cfg);
+    if (cf_client_config_load_file(&cfg, path, &err) != CF_OK)
+        fail_msg("refused: %s", err.message);
+    assert_string_equal(cfg.token, "eyJ.token.text");
+    cf_client_config_dispose(&cfg);
+    cf_error_dispose(&err);
+    unlink(path);
+}
+
 static void test_default_path(void **state)
 {
     char dir[] = "/tmp/coffer-test-xdg-XXXXXX", file[128], out[256];
@@ -370,6 +469,8 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_environment_over_file_and_flags_over_both),
         cmocka_unit_test(test_token_file),
+        cmocka_unit_test(test_token_file_open_to_others_is_refused),
+        cmocka_unit_test(test_inline_token_needs_a_private_config),
         cmocka_unit_test(test_default_path),
         cmocka_unit_test(test_backup_def_flags),
         cmocka_unit_test(test_id_valid),

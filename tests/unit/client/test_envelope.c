@@ -954,6 +954,24 @@ static void write_whole(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+/* A private copy (mode 0600, in /tmp) of the fixture name: coffer refuses
+ * secrets open to others, and git keeps no 0600. Caller unlinks copy. */
+static void private_fixture(const char *name, char *copy, size_t cap)
+{
+    char path[4096];
+    struct cf_buf data;
+    int fd;
+
+    fixture_path(path, sizeof(path), name);
+    read_whole(path, &data);
+    snprintf(copy, cap, "/tmp/coffer-test-fixture-XXXXXX");
+    fd = mkstemp(copy);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data.data, data.len), (ssize_t)data.len);
+    close(fd);
+    cf_buf_dispose(&data);
+}
+
 /* The fixture's plaintext: text in all its lines, every byte value, and a run
  * of bytes that do not compress, so that the zstd stream spans several 1 KiB
  * chunks. Only used when COFFER_WRITE_FORMAT_V1 asks for new fixtures. */
@@ -1004,15 +1022,17 @@ static void write_fixtures(void)
     fixture_path(path, sizeof(path), "plaintext");
     write_whole(path, data, len);
 
-    fixture_path(path, sizeof(path), "key");
+    private_fixture("key", path, sizeof(path));
     assert_int_equal(cf_secret_load_key_file(path, &key, &err), CF_OK);
+    unlink(path);
     seal_all(&key, &params, data, len, 0, &file);
     fixture_path(path, sizeof(path), "sealed-with-key.cfr");
     write_whole(path, file.buf.data, file.buf.len);
     cf_buf_dispose(&file.buf);
 
-    fixture_path(path, sizeof(path), "passphrase");
+    private_fixture("passphrase", path, sizeof(path));
     assert_int_equal(cf_secret_load_passphrase_file(path, &pass, &err), CF_OK);
+    unlink(path);
     /* Not the defaults, so that a reader which ignores the header's costs fails. */
     params.kdf_opslimit = 2;
     params.kdf_memlimit_kib = 8 * 1024;
@@ -1059,8 +1079,9 @@ static void test_fixture_key(void **state)
     cf_error_init(&err);
     if (getenv("COFFER_WRITE_FORMAT_V1") != NULL)
         write_fixtures();
-    fixture_path(path, sizeof(path), "key");
+    private_fixture("key", path, sizeof(path));
     assert_int_equal(cf_secret_load_key_file(path, &key, &err), CF_OK);
+    unlink(path);
     open_fixture("sealed-with-key.cfr", &key, KEY_HEADER);
     cf_secret_wipe(&key);
     cf_error_dispose(&err);
@@ -1074,8 +1095,9 @@ static void test_fixture_passphrase(void **state)
 
     (void)state;
     cf_error_init(&err);
-    fixture_path(path, sizeof(path), "passphrase");
+    private_fixture("passphrase", path, sizeof(path));
     assert_int_equal(cf_secret_load_passphrase_file(path, &pass, &err), CF_OK);
+    unlink(path);
     assert_string_equal(pass.passphrase, FIXTURE_PASSPHRASE);
     open_fixture("sealed-with-passphrase.cfr", &pass, PASS_HEADER);
     cf_secret_wipe(&pass);

@@ -61,6 +61,7 @@ static const char *at(struct scratch *s, const char *name)
     return s->path;
 }
 
+/* Writes a private file (mode 0600, whatever the umask), as secrets must be. */
 static void write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -68,6 +69,7 @@ static void write_file(const char *path, const void *data, size_t len)
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
     assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(path, 0600), 0);
 }
 
 static size_t read_file(const char *path, char *buf, size_t cap)
@@ -361,6 +363,61 @@ static void test_passphrase_file_refused(void **state)
     assert_passphrase_refused(s->dir, "cannot read passphrase file");
 }
 
+static void test_secret_files_open_to_others_are_refused(void **state)
+{
+    struct scratch *s = *state;
+    static const char key[] = "coffer-key-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+    struct cf_secret secret;
+    struct cf_error err;
+    char want[512], quoted_path[160];
+
+    cf_error_init(&err);
+    write_file(at(s, "key"), key, strlen(key));
+    assert_int_equal(chmod(s->path, 0640), 0);
+    snprintf(want, sizeof(want), "%s is open to group or others (mode 0640) and holds an encryption key: "
+             "run chmod 600 %s", s->path, s->path);
+    assert_key_file_refused(s->path, want);
+    assert_int_equal(chmod(s->path, 0600), 0);
+    assert_int_equal(cf_secret_load_key_file(s->path, &secret, &err), CF_OK);
+
+    write_file(at(s, "phrase"), "secret\n", 7);
+    assert_int_equal(chmod(s->path, 0604), 0);
+    snprintf(want, sizeof(want), "%s is open to group or others (mode 0604) and holds a passphrase: "
+             "run chmod 600 %s", s->path, s->path);
+    assert_passphrase_refused(s->path, want);
+
+    /* The command to run is quoted for the shell when the name needs it. */
+    write_file(at(s, "it's a key"), key, strlen(key));
+    assert_int_equal(chmod(s->path, 0644), 0);
+    snprintf(quoted_path, sizeof(quoted_path), "'%s/it'\\''s a key'", s->dir);
+    snprintf(want, sizeof(want), "(mode 0644) and holds an encryption key: run chmod 600 %s", quoted_path);
+    assert_key_file_refused(s->path, want);
+    cf_secret_wipe(&secret);
+    cf_error_dispose(&err);
+}
+
+/* A passphrase from a pipe (<(...) in a shell) holds nothing at rest: no check. */
+static void test_passphrase_from_a_pipe(void **state)
+{
+    struct cf_secret secret;
+    struct cf_error err;
+    char name[64];
+    int fds[2];
+
+    (void)state;
+    cf_error_init(&err);
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(fchmod(fds[0], 0666), 0);
+    assert_int_equal(write(fds[1], "secret\n", 7), 7);
+    close(fds[1]);
+    snprintf(name, sizeof(name), "/dev/fd/%d", fds[0]);
+    if (cf_secret_load_passphrase_file(name, &secret, &err) != CF_OK)
+        fail_msg("refused: %s", err.message);
+    close(fds[0]);
+    cf_secret_wipe(&secret);
+    cf_error_dispose(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +430,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_passphrase_file, scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(test_passphrase_file_longest, scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(test_passphrase_file_refused, scratch_setup, scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_secret_files_open_to_others_are_refused, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test(test_passphrase_from_a_pipe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
