@@ -146,6 +146,7 @@ TOKEN=$ACME api POST /api/stable/auth/token \
     -d '{"permissions": ["versions.upload", "versions.list"], "collections": ["files"]}'
 expect 201 "a machine token for files only"
 printf '%s\n' "$(jbody .token)" >"$ITEST_DIR/machine.token"
+chmod 600 "$ITEST_DIR/machine.token"
 rc coffer --token-file "$ITEST_DIR/machine.token" list >"$ITEST_DIR/machine.txt" 2>"$ITEST_DIR/machine.err"
 eq "list with a machine token: exit 0" "$RC" 0
 check "the backup it may list shows its newest version" grep -Eq '^files +files +4 +4 ' "$ITEST_DIR/machine.txt"
@@ -158,6 +159,7 @@ eq "--json: the newest version" "$(jq '.backups[1].latest.number' "$ITEST_DIR/ma
 eq "--json: the refusal" "$(jq -r '.backups[0].error.code' "$ITEST_DIR/machine.json")" not_found
 TOKEN=$ACME api POST /api/stable/auth/token -d '{"permissions": ["versions.upload"], "collections": ["files"]}'
 printf '%s\n' "$(jbody .token)" >"$ITEST_DIR/upload.token"
+chmod 600 "$ITEST_DIR/upload.token"
 rc coffer --token-file "$ITEST_DIR/upload.token" list >"$ITEST_DIR/upload.txt"
 eq "list with an upload-only token: exit 0" "$RC" 0
 check "its rows say the permission is missing" grep -Eq '^files +files +cannot list: .*\(permission_denied\)$' \
