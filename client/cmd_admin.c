@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,9 +510,21 @@ static int output_free(struct admin *a)
 
     if (a->json)
         return cf_cli_usage(a->cli, "--output and --json do not go together");
+    char copy[4096];
+    const char *dir;
+
+    if (a->output[0] == '\0')
+        return cf_cli_usage(a->cli, "--output needs a file name");
     if (lstat(a->output, &st) == 0)
         return cf_cli_usage(a->cli, "%s exists; it is never replaced: name a new file, or remove it first",
                             a->output);
+    if (errno != ENOENT)
+        return cf_cli_usage(a->cli, "cannot use %s: %s", a->output, strerror(errno));
+    /* The token is written into the file's directory: it must be there and writable. */
+    snprintf(copy, sizeof(copy), "%s", a->output);
+    dir = dirname(copy);
+    if (access(dir, W_OK | X_OK) != 0)
+        return cf_cli_usage(a->cli, "cannot write into %s: %s", dir, strerror(errno));
     return 0;
 }
 
@@ -526,6 +539,8 @@ static int write_token_file(struct admin *a, const json_t *answer)
     cf_code code;
 
     cf_error_init(&err);
+    if (token == NULL)
+        token = "";
     code = cf_output_open(&out, a->output, &err);
     if (code == CF_OK) {
         code = cf_output_sink(&out, token, strlen(token), &err);

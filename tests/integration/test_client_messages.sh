@@ -86,6 +86,11 @@ rc admin token create --account acme --permissions versions.fly --output refused
 eq "a refused token create: exit 4" "$RC" 4
 check "leaves no file" test ! -e refused.token
 check "nor a temporary one" bash -c "! ls -A | grep -q '^\.coffer'"
+tokens_before=$tokens_after
+rc admin token create --account acme --permissions versions.upload --output no-such-dir/x.token 2>nodir.err
+eq "--output into a directory that does not exist: exit 1" "$RC" 1
+tokens_after=$(TOKEN=$ADMIN api GET "/api/stable/auth/token?account_id=acme" && jbody '.tokens | length')
+eq "and no token was minted" "$tokens_after" "$tokens_before"
 rc admin token list --output list.token 2>listout.err
 eq "--output on another command: exit 1" "$RC" 1
 

@@ -9,6 +9,8 @@
 set -euo pipefail
 : "${COFFER_SOURCE:?run through ctest (scripts/test)}"
 source "$COFFER_SOURCE/scripts/lib/postgres.sh"
+source "$COFFER_SOURCE/scripts/lib/clean_env.sh"
+coffer_clear_env
 passed=0
 failed=0
 check()
@@ -109,7 +111,9 @@ check "both restores fed the dump to psql" test "$(grep -c '^-- dump of mydb$' "
 check "the machine token file is private" test "$(stat -c %a demo-db.token)" = 600
 
 # The same blocks with a pg_dump that fails half way: each fails, nothing is kept.
-for block in $(grep -l pg_dump "${blocks[@]:1}"); do
+mapfile -t dump_blocks < <(grep -l pg_dump "${blocks[@]:1}")
+check "two README blocks make a dump (${#dump_blocks[@]})" test "${#dump_blocks[@]}" -eq 2
+for block in "${dump_blocks[@]}"; do
     grep -v 'collection create\|restore\|psql' "$block" >"$block.dump-only"
     check "with a failing pg_dump, README block $(basename "$block") fails" \
         fails run_block "$block.dump-only" PG_DUMP_FAILS=1
